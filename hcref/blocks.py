@@ -1,0 +1,266 @@
+"""Shared forward/backward pairs that every document package composes.
+
+The contract (DESIGN section 2)::
+
+    out, cache = thing_forward(x, params, *, config...)
+    grads      = thing_backward(dout, cache)       # same keys as params, plus "x"
+
+Rows are samples: ``x`` has shape ``(..., D)`` and an affine map is ``x @ W + b`` with
+``W`` of shape ``(D_in, D_out)``. Leading axes are batch axes. Document packages never
+re-derive an affine, an activation, a norm or a loss backward of their own.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .backend import get_xp, as_float_array
+
+__all__ = [
+    "affine_forward", "affine_backward", "relu_forward", "relu_backward", "tanh_forward",
+    "tanh_backward", "sigmoid_forward", "sigmoid_backward", "softmax_forward", "softmax_backward",
+    "rmsnorm_forward", "rmsnorm_backward", "layernorm_forward", "layernorm_backward",
+    "mlp_forward", "mlp_backward", "mse_forward", "mse_backward",
+    "cross_entropy_forward", "cross_entropy_backward", "init_affine", "init_mlp",
+]
+
+
+# ----------------------------------------------------------------------------- affine
+class AffineCache(NamedTuple):
+    x: object
+    W: object
+
+
+def affine_forward(x, params):
+    """``y = x @ W + b``.
+
+    Parameters
+    ----------
+    x : array, shape (..., D_in)
+    params : dict with ``W`` : array, shape (D_in, D_out) and ``b`` : array, shape (D_out,)
+
+    Returns
+    -------
+    y : array, shape (..., D_out)
+    """
+    W, b = params["W"], params["b"]
+    if x.shape[-1] != W.shape[0]:
+        raise ValueError(f"x: expected last axis of size {W.shape[0]} (rows of W), got shape {tuple(x.shape)}")
+    return x @ W + b, AffineCache(x, W)
+
+
+def affine_backward(dy, cache: AffineCache):
+    """Gradients of ``y = x @ W + b``: ``dx = dy W^T``, ``dW = x^T dy``, ``db = sum dy``."""
+    x, W = cache
+    x2 = x.reshape(-1, x.shape[-1])
+    dy2 = dy.reshape(-1, dy.shape[-1])
+    return {"x": dy @ W.T, "W": x2.T @ dy2, "b": dy2.sum(axis=0)}
+
+
+def init_affine(rng, d_in: int, d_out: int, *, scale: float | None = None, dtype="float64", like=None):
+    """He-style initialisation ``W ~ N(0, scale^2)`` with ``scale = sqrt(2 / d_in)``, ``b = 0``."""
+    from .backend import asarray
+    scale = (2.0 / d_in) ** 0.5 if scale is None else scale
+    W = asarray(rng.standard_normal((d_in, d_out)) * scale, like=like, dtype=dtype)
+    b = asarray(rng.standard_normal(d_out) * 0.0, like=like, dtype=dtype)
+    return {"W": W, "b": b}
+
+
+# ----------------------------------------------------------------------------- activations
+class ActivationCache(NamedTuple):
+    value: object   # what the backward needs: the input (relu) or the output (tanh, sigmoid)
+
+
+def relu_forward(x):
+    """``relu(x) = max(x, 0)``; the derivative at 0 is taken as 0."""
+    xp = get_xp(x)
+    return xp.maximum(x, 0), ActivationCache(x)
+
+
+def relu_backward(dy, cache: ActivationCache):
+    return {"x": dy * (cache.value > 0)}
+
+
+def tanh_forward(x):
+    xp = get_xp(x)
+    y = xp.tanh(x)
+    return y, ActivationCache(y)
+
+
+def tanh_backward(dy, cache: ActivationCache):
+    """``d tanh = 1 - tanh^2``."""
+    return {"x": dy * (1 - cache.value ** 2)}
+
+
+def sigmoid_forward(x):
+    """Logistic sigmoid, evaluated as ``(1 + tanh(x/2)) / 2`` so that it never overflows."""
+    xp = get_xp(x)
+    y = 0.5 * (1 + xp.tanh(0.5 * x))
+    return y, ActivationCache(y)
+
+
+def sigmoid_backward(dy, cache: ActivationCache):
+    """``d sigmoid = s (1 - s)``."""
+    s = cache.value
+    return {"x": dy * s * (1 - s)}
+
+
+def softmax_forward(x, *, axis: int = -1):
+    """Softmax along ``axis``, shifted by the maximum so that it never overflows."""
+    xp = get_xp(x)
+    z = x - xp.max(x, axis=axis, keepdims=True)
+    e = xp.exp(z)
+    y = e / xp.sum(e, axis=axis, keepdims=True)
+    return y, SoftmaxCache(y, axis)
+
+
+class SoftmaxCache(NamedTuple):
+    y: object
+    axis: int
+
+
+def softmax_backward(dy, cache: SoftmaxCache):
+    """Vector-Jacobian product of softmax: ``dx = y * (dy - <dy, y>)``."""
+    y, axis = cache
+    xp = get_xp(y)
+    return {"x": y * (dy - xp.sum(dy * y, axis=axis, keepdims=True))}
+
+
+# ----------------------------------------------------------------------------- norms
+class NormCache(NamedTuple):
+    xhat: object
+    inv: object     # 1 / sqrt(mean(...) + eps), shape (..., 1)
+    g: object
+
+
+def rmsnorm_forward(x, params, *, eps: float = 1e-6):
+    """RMSNorm over the last axis: ``y = g * x / sqrt(mean(x^2) + eps)``.
+
+    params : ``g`` : array, shape (D,)
+    """
+    xp = get_xp(x)
+    inv = 1.0 / xp.sqrt(xp.mean(x * x, axis=-1, keepdims=True) + eps)
+    xhat = x * inv
+    return params["g"] * xhat, NormCache(xhat, inv, params["g"])
+
+
+def rmsnorm_backward(dy, cache: NormCache):
+    """With ``xhat = x r``, ``r = (mean x^2 + eps)^-1/2``: ``dx = r (dxhat - xhat mean(dxhat xhat))``."""
+    xhat, inv, g = cache
+    xp = get_xp(xhat)
+    dxhat = dy * g                                   # y = g * xhat
+    dx = inv * (dxhat - xhat * xp.mean(dxhat * xhat, axis=-1, keepdims=True))
+    dg = (dy * xhat).reshape(-1, xhat.shape[-1]).sum(axis=0)
+    return {"x": dx, "g": dg}
+
+
+def layernorm_forward(x, params, *, eps: float = 1e-5):
+    """LayerNorm over the last axis: ``y = g * (x - mean) / sqrt(var + eps) + b``.
+
+    params : ``g``, ``b`` : arrays, shape (D,)
+    """
+    xp = get_xp(x)
+    xc = x - xp.mean(x, axis=-1, keepdims=True)
+    inv = 1.0 / xp.sqrt(xp.mean(xc * xc, axis=-1, keepdims=True) + eps)
+    xhat = xc * inv
+    return params["g"] * xhat + params["b"], NormCache(xhat, inv, params["g"])
+
+
+def layernorm_backward(dy, cache: NormCache):
+    """``dx = r (dxhat - mean(dxhat) - xhat mean(dxhat xhat))``."""
+    xhat, inv, g = cache
+    xp = get_xp(xhat)
+    dxhat = dy * g
+    dx = inv * (dxhat - xp.mean(dxhat, axis=-1, keepdims=True)
+                - xhat * xp.mean(dxhat * xhat, axis=-1, keepdims=True))
+    D = xhat.shape[-1]
+    return {"x": dx, "g": (dy * xhat).reshape(-1, D).sum(axis=0), "b": dy.reshape(-1, D).sum(axis=0)}
+
+
+# ----------------------------------------------------------------------------- MLP block
+_ACTIVATIONS = {"relu": (relu_forward, relu_backward), "tanh": (tanh_forward, tanh_backward),
+                "sigmoid": (sigmoid_forward, sigmoid_backward)}
+
+
+class MLPCache(NamedTuple):
+    c1: AffineCache
+    ca: ActivationCache
+    c2: AffineCache
+    activation: str
+
+
+def mlp_forward(x, params, *, activation: str = "relu"):
+    """Two-layer block ``y = W2 act(W1 x + b1) + b2`` (row convention: ``act(x W1 + b1) W2 + b2``).
+
+    params : ``W1`` (D, K), ``b1`` (K,), ``W2`` (K, D_out), ``b2`` (D_out,)
+    """
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation: expected one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+    act_f = _ACTIVATIONS[activation][0]
+    z, c1 = affine_forward(x, {"W": params["W1"], "b": params["b1"]})
+    a, ca = act_f(z)
+    y, c2 = affine_forward(a, {"W": params["W2"], "b": params["b2"]})
+    return y, MLPCache(c1, ca, c2, activation)
+
+
+def mlp_backward(dy, cache: MLPCache):
+    act_b = _ACTIVATIONS[cache.activation][1]
+    g2 = affine_backward(dy, cache.c2)
+    da = act_b(g2["x"], cache.ca)["x"]
+    g1 = affine_backward(da, cache.c1)
+    return {"x": g1["x"], "W1": g1["W"], "b1": g1["b"], "W2": g2["W"], "b2": g2["b"]}
+
+
+def init_mlp(rng, d_in: int, d_hidden: int, d_out: int, *, out_scale: float | None = None, like=None):
+    """Parameters of :func:`mlp_forward` (He init; ``out_scale`` overrides the second layer's scale)."""
+    p1 = init_affine(rng, d_in, d_hidden, like=like)
+    p2 = init_affine(rng, d_hidden, d_out, scale=out_scale, like=like)
+    return {"W1": p1["W"], "b1": p1["b"], "W2": p2["W"], "b2": p2["b"]}
+
+
+# ----------------------------------------------------------------------------- losses
+class LossCache(NamedTuple):
+    a: object        # prediction residual (mse) or softmax probabilities (cross-entropy)
+    b: object        # unused (mse) or one-hot targets (cross-entropy)
+    scale: float
+
+
+def mse_forward(y, target):
+    """Mean squared error ``L = sum((y - target)^2) / (2 N)`` over ``N = y.shape[0]`` samples."""
+    if y.shape != target.shape:
+        raise ValueError(f"target: expected shape {tuple(y.shape)} (same as y), got {tuple(target.shape)}")
+    xp = get_xp(y)
+    r = y - target
+    scale = 1.0 / y.shape[0]
+    return 0.5 * scale * float(xp.sum(r * r)), LossCache(r, None, scale)
+
+
+def mse_backward(dloss, cache: LossCache):
+    return {"x": dloss * cache.scale * cache.a}
+
+
+def cross_entropy_forward(logits, labels):
+    """Mean softmax cross-entropy ``L = -(1/N) sum_i log softmax(logits_i)[labels_i]``.
+
+    Parameters
+    ----------
+    logits : array, shape (N, C)
+    labels : int array, shape (N,), values in [0, C)
+    """
+    as_float_array(logits, "logits", ndim=2)
+    xp = get_xp(logits)
+    N, C = logits.shape
+    if labels.shape != (N,):
+        raise ValueError(f"labels: expected shape ({N},), got {tuple(labels.shape)}")
+    if labels.dtype.kind not in "iu" or (N and (int(labels.min()) < 0 or int(labels.max()) >= C)):
+        raise ValueError(f"labels: expected integers in [0, {C}), got dtype {labels.dtype}")
+    z = logits - xp.max(logits, axis=1, keepdims=True)
+    logp = z - xp.log(xp.sum(xp.exp(z), axis=1, keepdims=True))
+    onehot = xp.zeros_like(logits)
+    onehot[xp.arange(N), labels] = 1.0
+    loss = -float(xp.sum(logp * onehot)) / N
+    return loss, LossCache(xp.exp(logp), onehot, 1.0 / N)
+
+
+def cross_entropy_backward(dloss, cache: LossCache):
+    """``dlogits = (softmax - onehot) / N``."""
+    return {"x": dloss * cache.scale * (cache.a - cache.b)}
