@@ -1,0 +1,113 @@
+"""Backend selection, host transfer, input validation, and the import rule of DESIGN section 3."""
+import ast
+import os
+
+import numpy as np
+import pytest
+
+from hcref import backend
+from hcref.backend import as_float_array, asarray, check_shape, get_xp, to_numpy
+
+HCREF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "hcref")
+
+# Files allowed to import numpy directly: the backend itself, and host-side I/O, data and plotting.
+NUMPY_ALLOWED = {"backend.py", "data.py", "viz.py", "lessonkit.py", "reference.py"}
+
+
+def _imports(path):
+    tree = ast.parse(open(path).read(), filename=path)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                yield a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module.split(".")[0]
+
+
+def _library_files():
+    for folder, _, files in os.walk(HCREF):
+        for f in files:
+            if f.endswith(".py"):
+                yield os.path.join(folder, f)
+
+
+def test_import_rule():
+    """Mechanism code reaches arrays through hcref.backend only; no autodiff framework anywhere."""
+    offenders = []
+    for path in _library_files():
+        name = os.path.basename(path)
+        mods = set(_imports(path))
+        if mods & {"torch", "jax", "autograd", "tensorflow"}:
+            offenders.append(f"{path}: imports an autodiff framework")
+        if "cupy" in mods and name != "backend.py":
+            offenders.append(f"{path}: imports cupy (only hcref/backend.py may)")
+        if "scipy" in mods:
+            offenders.append(f"{path}: imports scipy (tests only)")
+        if "numpy" in mods and name not in NUMPY_ALLOWED and not name.startswith("reference"):
+            offenders.append(f"{path}: imports numpy (use xp = get_xp(x))")
+        if {"lessons"} & mods:
+            offenders.append(f"{path}: library code imports lessons")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_library_does_not_import_viz_or_data():
+    """DESIGN section 1: library code never imports lessons, viz or data (lessonkit and reference excepted)."""
+    bad = []
+    for path in _library_files():
+        if os.path.basename(path) in {"viz.py", "data.py", "lessonkit.py"}:
+            continue
+        src = open(path).read()
+        for mod in ("hcref.viz", "hcref.data", "from ..viz", "from ..data", "from .viz", "from .data"):
+            if mod in src and "/train" not in path and "experiment" not in path:
+                bad.append(f"{path}: {mod}")
+    # training/experiment modules of a document package may load data; mechanism modules may not
+    assert not bad, "\n".join(bad)
+
+
+def test_get_xp_numpy_default():
+    x = np.ones(3)
+    assert get_xp(x) is np
+    assert get_xp() is np
+    assert to_numpy(x) is x or np.shares_memory(to_numpy(x), x)
+
+
+def test_asarray_preserves_dtype():
+    a = asarray(np.ones(3, dtype=np.float32))
+    assert a.dtype == np.float32 and isinstance(a, np.ndarray)
+
+
+def test_set_backend_rejects_unknown():
+    with pytest.raises(ValueError, match="backend"):
+        backend.set_backend("tpu")
+
+
+def test_as_float_array_errors_name_the_argument():
+    with pytest.raises(TypeError, match="weights"):
+        as_float_array(np.ones(3, dtype=np.int64), "weights")
+    with pytest.raises(ValueError, match="weights"):
+        as_float_array(np.array([1.0, np.nan]), "weights")
+    with pytest.raises(ValueError, match="2 dimensions"):
+        as_float_array(np.ones(3), "weights", ndim=2)
+    with pytest.raises(TypeError, match="weights"):
+        as_float_array([1.0, 2.0], "weights")
+
+
+def test_check_shape():
+    check_shape(np.ones((2, 3)), "x", (None, 3))
+    with pytest.raises(ValueError, match=r"x: expected shape \(\*, 4\), got \(2, 3\)"):
+        check_shape(np.ones((2, 3)), "x", (None, 4))
+
+
+@pytest.mark.gpu
+def test_cupy_roundtrip_and_blocks():
+    """On a CUDA machine: the same block code runs on CuPy and matches NumPy."""
+    import cupy  # noqa: F401  (only reached when a device exists)
+    from hcref.blocks import mlp_forward, init_mlp
+    rng = np.random.default_rng(0)
+    p = init_mlp(rng, 8, 16, 4)
+    x = rng.standard_normal((5, 8))
+    y_np, _ = mlp_forward(x, p)
+    pg = {k: asarray(v, like=cupy.zeros(1)) for k, v in p.items()}
+    y_cp, _ = mlp_forward(asarray(x, like=cupy.zeros(1)), pg)
+    assert get_xp(y_cp) is cupy
+    np.testing.assert_allclose(to_numpy(y_cp), y_np, rtol=1e-12, atol=1e-12)
