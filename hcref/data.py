@@ -45,8 +45,8 @@ def digits(*, test_fraction: float = 0.25, seed: int = 0, standardised: bool = T
            n_train: int | None = None) -> Dataset:
     """scikit-learn's bundled 8x8 digits: 1,797 images, 64 features, 10 classes.
 
-    A fixed seeded permutation splits off ``test_fraction`` of the images (default 450 test,
-    1,347 train). With ``standardised`` each pixel is standardised with training statistics;
+    A fixed seeded permutation splits off ``test_fraction`` of the images (default 449 test,
+    1,348 train). With ``standardised`` each pixel is standardised with training statistics;
     otherwise pixels are scaled to [0, 1]. ``n_train`` keeps only the first training images.
     """
     if not 0.0 < test_fraction < 1.0:

@@ -23,8 +23,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VERDICT_COLOURS = {"reproduced": "#d7f5dd", "not reproduced": "#fde2e1", "measured": "#eef1f6"}
 
 
-def find_lessons(only=None):
-    paths = sorted(glob.glob(os.path.join(ROOT, "lessons", "[0-9][0-9]_*.py")))
+def find_lessons(folder, only=None):
+    paths = sorted(glob.glob(os.path.join(folder, "[0-9][0-9]_*.py")))
     if only:
         paths = [p for p in paths if os.path.basename(p)[:2] in only]
     return paths
@@ -113,10 +113,11 @@ def main(argv=None) -> int:
     p.add_argument("--only", nargs="*", help="lesson numbers to run, e.g. 00 03")
     p.add_argument("--backend", default="numpy", choices=["numpy", "cupy"])
     p.add_argument("--mnist", default=None, metavar="DIR", help="folder with the four MNIST IDX files")
+    p.add_argument("--lessons-dir", default=os.path.join(ROOT, "lessons"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.out = os.path.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
-    lessons = find_lessons(args.only)
+    lessons = find_lessons(args.lessons_dir, args.only)
     if not lessons:
         print("no lessons found", file=sys.stderr)
         return 2
