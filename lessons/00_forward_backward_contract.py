@@ -138,7 +138,7 @@ def main(cfg):
     logits, _ = mlp_forward(x_te[:16], params)
     pred = to_numpy(logits).argmax(axis=1)
     raw = digits(seed=cfg["seed"], standardised=False).x_test   # same split, pixels in [0, 1]
-    fig, axes = new_figure(8, 2, width=1.1, height=1.3)
+    fig, axes = new_figure(8, 2, width=1.1, height=1.45)
     for i, ax in enumerate(axes.ravel()):
         ax.imshow(raw[i].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
         ok = pred[i] == int(to_numpy(y_te[i]))
