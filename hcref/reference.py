@@ -133,4 +133,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as a script, this file is the module __main__, whose registry is not the one that the
+    # case modules fill (they import hcref.reference): delegate to the imported module.
+    from hcref.reference import main as _main
+    sys.exit(_main())

@@ -1,0 +1,226 @@
+"""Gradients of losses on an ODE solution: discrete adjoint and continuous adjoint.
+
+Public entry points (``dL_dzs``: array (T, N, d), the gradient of the loss with respect to the state
+at each output time ``ts[k]``; a loss that only looks at the final state has zeros elsewhere)::
+
+    dz0, dparams = discrete_adjoint(field, z0, ts, params, dL_dzs, method="rk4", dt=None, *,
+                                    steps_per_interval=None, rtol=1e-6, atol=1e-9, max_steps=10000,
+                                    trajectory=None)
+    dz0, dparams = continuous_adjoint(field, z0, ts, params, dL_dzs, method="rk4", dt=None, *,
+                                      steps_per_interval=None, rtol=1e-6, atol=1e-9, max_steps=10000,
+                                      reanchor=True, zs=None, return_info=False)
+    zs, cache = ode_forward(x, params, *, field, ts, method="rk4", ..., gradient="discrete")
+    grads = ode_backward(dzs, cache)          # {"x": dz0, **dparams}   (the hcref contract)
+
+* **Discrete adjoint**: reverse mode through the solver's own accepted steps (:func:`step_vjp`).
+  Exact gradient of the discretised map; keeps every stage state, so memory grows with the steps.
+* **Continuous adjoint**: integrate ``[z, a, g]`` backwards from ``ts[-1]`` with ``dz/dt = f``,
+  ``da/dt = -a^T df/dz``, ``dg/dt = -a^T df/dtheta``, ``a(ts[-1]) = dL/dz(ts[-1])``, ``g = 0``; at each
+  earlier output time ``a += dL/dz(ts[k])`` and, with ``reanchor``, ``z`` is reset to the stored
+  forward state. Only the current state is kept: memory does not grow with the number of steps.
+  ``dL/dz0 = a(ts[0])``, ``dL/dtheta = g(ts[0])``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..backend import as_float_array, check_shape, get_xp
+from .integrators import TABLEAUX, integrate, odeint, validate_problem
+
+__all__ = ["discrete_adjoint", "continuous_adjoint", "step_vjp", "ode_forward", "ode_backward",
+           "ODECache"]
+
+
+def _add_into(acc, new):
+    for k, v in new.items():
+        acc[k] = v if acc.get(k) is None else acc[k] + v
+
+
+def step_vjp(field, params, step, tab, a_next):
+    """Reverse one Runge-Kutta step ``z' = z + h sum_i b_i k_i``, ``k_i = f(Y_i, t + c_i h)``.
+
+    Parameters
+    ----------
+    step : integrators.Step (stage inputs ``Ys[i] = (Y_i,)``), tab : integrators.Tableau
+    a_next : array (N, d), ``dL/dz'``
+
+    Returns
+    -------
+    a_prev : array (N, d), ``dL/dz``;  dparams : dict, this step's ``a'^T dz'/dtheta`` (local partial)
+    """
+    h, s = step.h, len(tab.b)
+    g_Y = [None] * s
+    dparams = {}
+    for i in reversed(range(s)):
+        # k_i enters z' with weight h b_i and every later stage Y_j with weight h A[j][i]
+        coeffs = [(tab.b[i], a_next)] + [(tab.A[j][i], g_Y[j]) for j in range(i + 1, s)
+                                         if i < len(tab.A[j]) and g_Y[j] is not None]
+        coeffs = [(c, g) for c, g in coeffs if c != 0.0]
+        if not coeffs:
+            continue
+        g_k = sum(((h * c) * g for c, g in coeffs[1:]), (h * coeffs[0][0]) * coeffs[0][1])
+        # k_i = f(Y_i, t + c_i h)
+        g_Y[i], gp = field.vjp(step.Ys[i][0], step.t + tab.c[i] * h, params, g_k)
+        _add_into(dparams, gp)
+    # Y_i = z + h sum_j A[i][j] k_j  and  z' = z + ...  : every path from z has coefficient 1
+    a_prev = a_next
+    for g in g_Y:
+        if g is not None:
+            a_prev = a_prev + g
+    return a_prev, dparams
+
+
+def _check_dL(dL_dzs, T, z0):
+    as_float_array(dL_dzs, "dL_dzs", ndim=3)
+    check_shape(dL_dzs, "dL_dzs", (T,) + tuple(z0.shape))
+
+
+def _zeros_like_params(params):
+    return {k: get_xp(v).zeros_like(v) for k, v in params.items()}
+
+
+def discrete_adjoint(field, z0, ts, params, dL_dzs, method="rk4", dt=None, *, steps_per_interval=None,
+                     rtol=1e-6, atol=1e-9, max_steps=10_000, trajectory=None):
+    """Exact gradient of the discretised solve by reverse mode through the solver's steps.
+
+    Parameters
+    ----------
+    field, z0 (N, d), ts (T,), params, method, dt, ... : as :func:`hcref.ode.integrators.odeint`
+    dL_dzs : array, shape (T, N, d), ``dL/dz(ts[k])``
+    trajectory : Trajectory from ``odeint(..., return_trajectory=True)``; recomputed when None
+
+    Returns
+    -------
+    dz0 : array (N, d);  dparams : dict keyed like ``params``
+
+    Notes
+    -----
+    Document 002 section 1.1 with the step ``z(t + eps) = z(t) + eps f`` generalised to any explicit
+    Runge-Kutta step: ``a(t) = a(t + eps) dz(t + eps)/dz(t)``, applied exactly, step by step.
+    Memory: every stage state of every step (grows linearly with the number of steps).
+    """
+    t_list = validate_problem(field, z0, ts, params)
+    _check_dL(dL_dzs, len(t_list), z0)
+    if trajectory is None:
+        _, trajectory = odeint(field, z0, t_list, params, method, dt, steps_per_interval=steps_per_interval,
+                               rtol=rtol, atol=atol, max_steps=max_steps, return_trajectory=True)
+    tab = TABLEAUX[trajectory.method]
+    a = dL_dzs[-1]
+    dparams = _zeros_like_params(params)
+    for k in range(len(t_list) - 1, 0, -1):
+        for idx in range(trajectory.ends[k] - 1, trajectory.ends[k - 1] - 1, -1):
+            a, gp = step_vjp(field, params, trajectory.steps[idx], tab, a)
+            _add_into(dparams, gp)
+        a = a + dL_dzs[k - 1]                  # the loss also reads z(ts[k-1])
+    return a, dparams
+
+
+def continuous_adjoint(field, z0, ts, params, dL_dzs, method="rk4", dt=None, *, steps_per_interval=None,
+                       rtol=1e-6, atol=1e-9, max_steps=10_000, reanchor=True, zs=None, return_info=False):
+    """Gradient from the adjoint ODE ``da/dt = -a^T df/dz`` integrated backwards with ``z``.
+
+    Parameters
+    ----------
+    field, z0 (N, d), ts (T,), params, method, dt, ... : as :func:`hcref.ode.integrators.odeint`
+        (the backward solve uses the same scheme and, for fixed steps, the same step counts)
+    dL_dzs : array, shape (T, N, d)
+    reanchor : reset ``z`` to the stored forward state at every output time (else ``z`` is
+        reconstructed backwards from ``z(ts[-1])`` alone, and its error feeds the gradient)
+    zs : array (T, N, d), forward states at ``ts`` (computed, keeping only these, when None)
+    return_info : also return ``{"z_error": max |z_back - z_fwd| at ts[T-2], ..., ts[0] (before
+        re-anchoring), "n_steps_backward": int}``
+
+    Returns
+    -------
+    dz0 : array (N, d);  dparams : dict keyed like ``params``;  [info : dict]
+
+    Notes
+    -----
+    Document 002 section 1.1: ``a_alpha(t) := dL/dz^alpha(t)`` obeys
+    ``da_alpha/dt = -a_beta df^beta/dz^alpha``; the parameter gradient is
+    ``dL/dtheta = integral over [ts[0], ts[-1]] of a_beta df^beta/dtheta dt`` (section 1.2 in the
+    continuum limit), carried as the third block of the augmented state.
+    """
+    t_list = validate_problem(field, z0, ts, params)
+    _check_dL(dL_dzs, len(t_list), z0)
+    T = len(t_list)
+    if zs is None:
+        zs = odeint(field, z0, t_list, params, method, dt, steps_per_interval=steps_per_interval,
+                    rtol=rtol, atol=atol, max_steps=max_steps)
+    else:
+        as_float_array(zs, "zs", ndim=3)
+        check_shape(zs, "zs", (T,) + tuple(z0.shape))
+    keys = list(params)
+    xp = get_xp(z0)
+    n_evals = [0]
+
+    def rhs(y, t):
+        z, a = y[0], y[1]
+        n_evals[0] += 1
+        a_z, a_p = field.vjp(z, t, params, a)
+        return (field.f(z, t, params), -a_z, *[-a_p[k] for k in keys])
+
+    z_error = []
+
+    def on_output(k, y):
+        j = T - 1 - k                          # backward solve reached ts[j]
+        z, a = y[0], y[1] + dL_dzs[j]          # the loss also reads z(ts[j])
+        z_error.append(float(xp.max(xp.abs(z - zs[j]))))
+        if reanchor:
+            z = zs[j]
+        return (z, a) + tuple(y[2:])
+
+    y0 = (zs[-1], dL_dzs[-1]) + tuple(xp.zeros_like(params[k]) for k in keys)
+    y = integrate(rhs, y0, t_list[::-1], method, dt, steps_per_interval=steps_per_interval,
+                  rtol=rtol, atol=atol, max_steps=max_steps, on_output=on_output)
+    dz0, dparams = y[1], dict(zip(keys, y[2:]))
+    if return_info:
+        return dz0, dparams, {"z_error": z_error, "n_evals_backward": n_evals[0]}
+    return dz0, dparams
+
+
+# ----------------------------------------------------------------------------- contract pair
+class ODECache(NamedTuple):
+    field: object
+    x: object
+    params: dict
+    ts: tuple
+    options: dict
+    gradient: str
+    trajectory: object
+    zs: object
+
+
+def ode_forward(x, params, *, field, ts, method="rk4", dt=None, steps_per_interval=None, rtol=1e-6,
+                atol=1e-9, max_steps=10_000, gradient="discrete", reanchor=True):
+    """``zs = ODESolve(x, ts, params)`` as a forward/backward pair.
+
+    Parameters
+    ----------
+    x : array (N, d), initial state ``z(ts[0])``;  params : dict;  field : VectorField
+    gradient : {"discrete", "continuous"}, the backward :func:`ode_backward` uses
+
+    Returns
+    -------
+    zs : array (T, N, d);  cache : ODECache
+    """
+    if gradient not in ("discrete", "continuous"):
+        raise ValueError(f"gradient: expected 'discrete' or 'continuous', got {gradient!r}")
+    opts = dict(method=method, dt=dt, steps_per_interval=steps_per_interval, rtol=rtol, atol=atol,
+                max_steps=max_steps)
+    out = odeint(field, x, ts, params, return_trajectory=(gradient == "discrete"), **opts)
+    zs, traj = out if gradient == "discrete" else (out, None)
+    if gradient == "continuous":
+        opts["reanchor"] = reanchor
+    return zs, ODECache(field, x, params, tuple(float(t) for t in ts), opts, gradient, traj, zs)
+
+
+def ode_backward(dzs, cache: ODECache):
+    """Gradients of ``sum(zs * dzs)``: ``{"x": dL/dz0, **dL/dparams}``."""
+    if cache.gradient == "discrete":
+        dx, dp = discrete_adjoint(cache.field, cache.x, cache.ts, cache.params, dzs,
+                                  trajectory=cache.trajectory, **cache.options)
+    else:
+        dx, dp = continuous_adjoint(cache.field, cache.x, cache.ts, cache.params, dzs, zs=cache.zs,
+                                    **cache.options)
+    return {"x": dx, **dp}

@@ -1,0 +1,110 @@
+"""Measurements behind lesson 03: adjoint gradient errors, memory, and backward reconstruction of z.
+
+Public entry points (all take a field, its params, ``z0`` (N, d), ``ts`` and ``dL_dzs`` (T, N, d); the
+loss is the linear functional ``L = sum(zs * dL_dzs)``, so ``dL_dzs`` is its exact state gradient)::
+
+    gradient_error_sweep(field, params, z0, ts, dL_dzs, method, steps) -> dict of lists
+    memory_sweep(field, params, z0, ts, dL_dzs, method, steps) -> {"discrete": [...], "continuous": [...]}
+    reconstruction_study(field, params, z0, ts, dL_dzs, method, steps_per_interval, reference) -> dict
+"""
+from __future__ import annotations
+
+import tracemalloc
+
+from ..backend import get_xp, to_numpy
+from ..gradcheck import numerical_gradient, rel_error
+from .adjoint import continuous_adjoint, discrete_adjoint
+from .integrators import odeint
+
+__all__ = ["loss_value", "gradient_error_sweep", "memory_sweep", "reconstruction_study", "flat"]
+
+
+def flat(dz0, dparams):
+    """Host vector ``[dz0, dparams[k] for sorted k]`` (for one relative error over everything)."""
+    xp = get_xp(dz0)
+    return to_numpy(xp.concatenate([dz0.reshape(-1)] + [dparams[k].reshape(-1) for k in sorted(dparams)]))
+
+
+def loss_value(field, z0, ts, params, dL_dzs, method, n):
+    """``L = sum(zs * dL_dzs)`` for the solve with ``n`` fixed steps per interval."""
+    xp = get_xp(z0)
+    return float(xp.sum(odeint(field, z0, ts, params, method, steps_per_interval=n) * dL_dzs))
+
+
+def finite_difference_gradient(field, z0, ts, params, dL_dzs, method, n, h=1e-6):
+    """Central differences of :func:`loss_value` (the gradient of the *discretised* loss)."""
+    dz0 = numerical_gradient(lambda v: loss_value(field, v, ts, params, dL_dzs, method, n), z0, h)
+    dp = {k: numerical_gradient(lambda v, k=k: loss_value(field, z0, ts, {**params, k: v}, dL_dzs, method, n),
+                                params[k], h) for k in params}
+    return dz0, dp
+
+
+def gradient_error_sweep(field, params, z0, ts, dL_dzs, method, steps, reference):
+    """Errors of both adjoints against finite differences of the discretised loss and against
+    ``reference`` (a converged gradient ``(dz0, dparams)``), for each step count in ``steps``.
+
+    Returns
+    -------
+    dict with lists ``h`` (step size), ``discrete_vs_fd``, ``continuous_vs_fd``, ``discrete_vs_exact``,
+    ``continuous_vs_exact``, ``fd_vs_exact``, ``continuous_vs_discrete`` (relative errors, :func:`hcref.gradcheck.rel_error`).
+    """
+    ref = flat(*reference)
+    span = (ts[-1] - ts[0]) / (len(ts) - 1)
+    out = {k: [] for k in ("h", "discrete_vs_fd", "continuous_vs_fd", "discrete_vs_exact",
+                           "continuous_vs_exact", "fd_vs_exact", "continuous_vs_discrete")}
+    for n in steps:
+        fd = flat(*finite_difference_gradient(field, z0, ts, params, dL_dzs, method, n))
+        dis = flat(*discrete_adjoint(field, z0, ts, params, dL_dzs, method, steps_per_interval=n))
+        con = flat(*continuous_adjoint(field, z0, ts, params, dL_dzs, method, steps_per_interval=n))
+        out["h"].append(span / n)
+        for name, g in (("discrete", dis), ("continuous", con)):
+            out[f"{name}_vs_fd"].append(rel_error(g, fd))
+            out[f"{name}_vs_exact"].append(rel_error(g, ref))
+        out["fd_vs_exact"].append(rel_error(fd, ref))
+        out["continuous_vs_discrete"].append(rel_error(con, dis))
+    return out
+
+
+def _peak_bytes(fn) -> int:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def memory_sweep(field, params, z0, ts, dL_dzs, method, steps):
+    """Peak traced allocation (bytes, :mod:`tracemalloc`) of each adjoint for each step count."""
+    out = {"steps": list(steps), "discrete": [], "continuous": []}
+    for n in steps:
+        for name, fn in (("discrete", discrete_adjoint), ("continuous", continuous_adjoint)):
+            out[name].append(_peak_bytes(lambda fn=fn: fn(field, z0, ts, params, dL_dzs, method,
+                                                          steps_per_interval=n)))
+    return out
+
+
+def reconstruction_study(field, params, z0, ts, dL_dzs, method, steps_per_interval, reference):
+    """Continuous adjoint with and without re-anchoring ``z`` at the output times.
+
+    Returns
+    -------
+    dict: ``z_error_anchored`` / ``z_error_free`` (max |z_back - z_fwd| / max |z_fwd| at ts[T-2], ...,
+    ts[0], i.e. relative to the state's size there),
+    ``grad_error_anchored`` / ``grad_error_free`` / ``grad_error_discrete`` (relative errors against
+    ``reference``).
+    """
+    ref = flat(*reference)
+    xp = get_xp(z0)
+    zs = odeint(field, z0, ts, params, method, steps_per_interval=steps_per_interval)
+    size = [float(xp.max(xp.abs(zs[j]))) for j in range(len(ts) - 2, -1, -1)]
+    out = {}
+    for name, anchor in (("anchored", True), ("free", False)):
+        dz0, dp, info = continuous_adjoint(field, z0, ts, params, dL_dzs, method,
+                                           steps_per_interval=steps_per_interval, reanchor=anchor,
+                                           zs=zs, return_info=True)
+        out[f"z_error_{name}"] = [e / s for e, s in zip(info["z_error"], size)]
+        out[f"grad_error_{name}"] = rel_error(flat(dz0, dp), ref)
+    dis = discrete_adjoint(field, z0, ts, params, dL_dzs, method, steps_per_interval=steps_per_interval)
+    out["grad_error_discrete"] = rel_error(flat(*dis), ref)
+    return out

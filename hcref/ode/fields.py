@@ -1,0 +1,129 @@
+"""Vector fields ``dz/dt = f(z, t, theta)`` with hand-derived vector-Jacobian products.
+
+The interface every field implements (the Hopfield fields of document 002 section 2 do too)::
+
+    class VectorField:
+        def f(self, z, t, params) -> dz              # z: (N, d) batch of states, t: float
+        def vjp(self, z, t, params, a) -> (a_z, a_params)
+            # a: (N, d);  a_z = a^T df/dz, shape (N, d)  (row n: a_n^T df/dz at z_n)
+            # a_params: dict keyed like params, a^T df/dtheta summed over the batch
+        def init_params(self, rng) -> dict           # optional
+
+``params`` is a ``dict[str, array]``; a field may also check it with ``check_params``.
+Rows are samples, as everywhere in hcref.
+
+Fields here: :class:`LinearField` (``dz/dt = A z``) and :class:`TanhField`
+(``dz/dt = W2 tanh(W1 z + b1 + t c) + b2``, a time-dependent one-hidden-layer network).
+"""
+from __future__ import annotations
+
+from ..backend import asarray, check_shape
+from ..blocks import affine_forward, affine_backward, tanh_forward, tanh_backward
+
+__all__ = ["VectorField", "LinearField", "TanhField"]
+
+
+class VectorField:
+    """Base class of vector fields ``f(z, t, theta)`` acting on a batch of states ``z`` (N, d).
+
+    Subclasses implement :meth:`f` and :meth:`vjp`; :meth:`init_params` and
+    :meth:`check_params` are optional.
+
+    Notes
+    -----
+    The continuous adjoint of document 002 section 1 (``da/dt = -a^T df/dz``,
+    ``dL/dtheta = integral of a^T df/dtheta dt``) and the discrete adjoint through the
+    solver's steps need exactly these two products, never the full Jacobian.
+    """
+
+    #: state dimension d, or None when any d is accepted
+    dim = None
+
+    def f(self, z, t, params):
+        """Time derivative ``dz/dt``, shape (N, d)."""
+        raise NotImplementedError
+
+    def vjp(self, z, t, params, a):
+        """``(a^T df/dz, a^T df/dtheta)``: array (N, d) and dict keyed like ``params``."""
+        raise NotImplementedError
+
+    def init_params(self, rng):
+        """Fresh parameters from a numpy Generator."""
+        raise NotImplementedError
+
+    def check_params(self, params) -> None:
+        """Raise ValueError naming the parameter when a shape is wrong (default: no check)."""
+
+
+class LinearField(VectorField):
+    """``dz/dt = A z`` (row convention ``dz = z @ A^T``), params ``{"A": (d, d)}``.
+
+    Notes
+    -----
+    Linear test problem of document 002 section 1: the exact flow is ``z(T) = expm(A T) z0``,
+    so the exact gradient of ``L = g^T z(T)`` with respect to ``z0`` is ``expm(A^T T) g``.
+    """
+
+    def __init__(self, d: int):
+        self.dim = int(d)
+
+    def f(self, z, t, params):
+        return z @ params["A"].T
+
+    def vjp(self, z, t, params, a):
+        # dz_n = A z_n  =>  a_n^T dz_n/dz_n = a_n^T A ; d/dA_ij of sum_n a_n^T A z_n = sum_n a_ni z_nj
+        return a @ params["A"], {"A": a.T @ z}
+
+    def init_params(self, rng, scale: float = 0.5, like=None):
+        d = self.dim
+        return {"A": asarray(rng.standard_normal((d, d)) * scale / d ** 0.5, like=like)}
+
+    def check_params(self, params) -> None:
+        check_shape(params["A"], "params['A']", (self.dim, self.dim))
+
+
+class TanhField(VectorField):
+    """``dz/dt = W2 tanh(W1 z + b1 + t c) + b2`` (rows: ``tanh(z W1 + b1 + t c) W2 + b2``).
+
+    params: ``W1`` (d, H), ``b1`` (H,), ``c`` (H,), ``W2`` (H, d), ``b2`` (d,).
+
+    Notes
+    -----
+    The time-dependent network field of the hcref issue for document 002 section 1
+    (a neural ODE whose field depends on ``t`` through the hidden pre-activation).
+    """
+
+    def __init__(self, d: int, hidden: int):
+        self.dim, self.hidden = int(d), int(hidden)
+
+    def _forward(self, z, t, params):
+        pre, c1 = affine_forward(z, {"W": params["W1"], "b": params["b1"]})
+        h, ch = tanh_forward(pre + t * params["c"])
+        dz, c2 = affine_forward(h, {"W": params["W2"], "b": params["b2"]})
+        return dz, (c1, ch, c2)
+
+    def f(self, z, t, params):
+        return self._forward(z, t, params)[0]
+
+    def vjp(self, z, t, params, a):
+        _, (c1, ch, c2) = self._forward(z, t, params)
+        g2 = affine_backward(a, c2)                 # dz = h W2 + b2
+        dpre = tanh_backward(g2["x"], ch)["x"]      # h = tanh(pre + t c)
+        g1 = affine_backward(dpre, c1)              # pre = z W1 + b1
+        grads = {"W1": g1["W"], "b1": g1["b"], "c": t * dpre.sum(axis=0),
+                 "W2": g2["W"], "b2": g2["b"]}
+        return g1["x"], grads
+
+    def init_params(self, rng, scale: float = 1.0, like=None):
+        d, H = self.dim, self.hidden
+        r = lambda *s: rng.standard_normal(s)  # noqa: E731
+        p = {"W1": r(d, H) * scale / d ** 0.5, "b1": r(H) * 0.1, "c": r(H) * 0.1,
+             "W2": r(H, d) * scale / H ** 0.5, "b2": r(d) * 0.0}
+        return {k: asarray(v, like=like) for k, v in p.items()}
+
+    def check_params(self, params) -> None:
+        d, H = self.dim, self.hidden
+        for k, s in (("W1", (d, H)), ("b1", (H,)), ("c", (H,)), ("W2", (H, d)), ("b2", (d,))):
+            if k not in params:
+                raise ValueError(f"params: missing key {k!r}")
+            check_shape(params[k], f"params[{k!r}]", s)
