@@ -1,0 +1,132 @@
+"""Dynamic (input-dependent) coefficient maps of Hyper-Connections and of mHC/sHC.
+
+Both produce, per sample, raw coefficients ``(c_pre (N, n), c_post (N, n), c_res (N, m))``
+that the layer then adds to its static biases and maps through the variant's constraint.
+
+* **HC** (Zhu et al., arXiv 2409.19606): every stream is RMS-normalised on its own,
+  ``Xn = RMSNorm(X)`` (over D), and ``c = s * tanh(Xn W)``: ``W_pre, W_post`` (D, 1) give one
+  number per stream, ``W_res`` (D, n) gives row ``i`` of the residual matrix from stream ``i``
+  (``m = n*n``, row-major). ``s_*`` are learnable scalars (0.01 at init, ``W = 0`` at init).
+* **mHC family** (arXiv 2512.24880): the streams are flattened, ``x = RMSNorm(vec(X))`` over
+  ``n*D``, and ``c = alpha * (x phi)`` with ``phi_pre, phi_post`` (nD, n), ``phi_res`` (nD, m)
+  and learnable scalars ``alpha_*`` (0.01 at init).
+
+The products ``Xn W`` use :func:`hcref.blocks.affine_forward` with a zero bias (the static
+bias of the layer plays that role).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..backend import get_xp
+from ..blocks import (affine_forward, affine_backward, rmsnorm_forward, rmsnorm_backward,
+                      tanh_forward, tanh_backward)
+
+__all__ = ["hc_dynamic_forward", "hc_dynamic_backward", "mhc_dynamic_forward", "mhc_dynamic_backward",
+           "HC_DYNAMIC_KEYS", "MHC_DYNAMIC_KEYS"]
+
+HC_DYNAMIC_KEYS = ("g", "W_pre", "W_post", "W_res", "s_pre", "s_post", "s_res")
+MHC_DYNAMIC_KEYS = ("g", "phi_pre", "phi_post", "phi_res", "alpha_pre", "alpha_post", "alpha_res")
+_PARTS = ("pre", "post", "res")
+
+
+class DynamicCache(NamedTuple):
+    norm: object            # blocks.NormCache
+    affine: dict            # part -> AffineCache
+    act: dict               # part -> tanh cache (HC) or the product x phi (mHC)
+    scale: dict             # part -> s / alpha, shape (1,)
+    shape: tuple            # X.shape
+    kind: str               # "hc" or "mhc"
+
+
+def hc_dynamic_forward(X, params, *, eps: float = 1e-6):
+    """HC's dynamic coefficients ``s * tanh(RMSNorm(X) W)``.
+
+    Parameters
+    ----------
+    X : array, shape (N, n, D)
+    params : ``g`` (D,), ``W_pre`` (D, 1), ``W_post`` (D, 1), ``W_res`` (D, n), ``s_*`` (1,)
+
+    Returns
+    -------
+    (c_pre (N, n), c_post (N, n), c_res (N, n*n)), cache
+
+    Notes
+    -----
+    HC, arXiv 2409.19606 (dynamic hyper-connections), transposed to DESIGN section 7's
+    convention ``X_next = H_res X + H_post^T F(H_pre X)``.
+    """
+    xp = get_xp(X)
+    N, n, D = X.shape
+    Xn, cn = rmsnorm_forward(X, {"g": params["g"]}, eps=eps)
+    out, aff, act, scale = [], {}, {}, {}
+    for part in _PARTS:
+        W = params[f"W_{part}"]
+        z, aff[part] = affine_forward(Xn, {"W": W, "b": xp.zeros(W.shape[1], dtype=X.dtype)})
+        t, act[part] = tanh_forward(z)
+        scale[part] = params[f"s_{part}"]
+        out.append((scale[part] * t).reshape(N, -1))        # (N, n, 1) -> (N, n); (N, n, n) -> (N, n*n)
+    return tuple(out), DynamicCache(cn, aff, act, scale, X.shape, "hc")
+
+
+def hc_dynamic_backward(dc, cache: DynamicCache):
+    """Gradients of :func:`hc_dynamic_forward` for ``dc = (dc_pre, dc_post, dc_res)``."""
+    N, n, D = cache.shape
+    grads, dXn = {}, 0.0
+    for part, d in zip(_PARTS, dc):
+        t = cache.act[part].value
+        d = d.reshape(t.shape)
+        grads[f"s_{part}"] = (d * t).sum().reshape(1)       # c = s * t
+        dz = tanh_backward(d * cache.scale[part], cache.act[part])["x"]   # t = tanh(z)
+        ga = affine_backward(dz, cache.affine[part])       # z = Xn W
+        grads[f"W_{part}"] = ga["W"]
+        dXn = dXn + ga["x"]
+    gn = rmsnorm_backward(dXn, cache.norm)                 # Xn = RMSNorm(X)
+    grads["g"] = gn["g"]
+    grads["x"] = gn["x"]
+    return grads
+
+
+def mhc_dynamic_forward(X, params, *, eps: float = 1e-6):
+    """mHC's dynamic coefficients ``alpha * (RMSNorm(vec X) phi)``.
+
+    Parameters
+    ----------
+    X : array, shape (N, n, D)
+    params : ``g`` (n*D,), ``phi_pre`` (n*D, n), ``phi_post`` (n*D, n), ``phi_res`` (n*D, m), ``alpha_*`` (1,)
+
+    Returns
+    -------
+    (c_pre (N, n), c_post (N, n), c_res (N, m)), cache
+
+    Notes
+    -----
+    mHC, arXiv 2512.24880 (coefficients from the RMS-normalised flattened streams);
+    DESIGN section 7.
+    """
+    xp = get_xp(X)
+    N, n, D = X.shape
+    x, cn = rmsnorm_forward(X.reshape(N, n * D), {"g": params["g"]}, eps=eps)
+    out, aff, act, scale = [], {}, {}, {}
+    for part in _PARTS:
+        phi = params[f"phi_{part}"]
+        z, aff[part] = affine_forward(x, {"W": phi, "b": xp.zeros(phi.shape[1], dtype=X.dtype)})
+        act[part] = z
+        scale[part] = params[f"alpha_{part}"]
+        out.append(scale[part] * z)
+    return tuple(out), DynamicCache(cn, aff, act, scale, X.shape, "mhc")
+
+
+def mhc_dynamic_backward(dc, cache: DynamicCache):
+    """Gradients of :func:`mhc_dynamic_forward` for ``dc = (dc_pre, dc_post, dc_res)``."""
+    N, n, D = cache.shape
+    grads, dx = {}, 0.0
+    for part, d in zip(_PARTS, dc):
+        grads[f"alpha_{part}"] = (d * cache.act[part]).sum().reshape(1)   # c = alpha * z
+        ga = affine_backward(d * cache.scale[part], cache.affine[part])   # z = x phi
+        grads[f"phi_{part}"] = ga["W"]
+        dx = dx + ga["x"]
+    gn = rmsnorm_backward(dx, cache.norm)                                # x = RMSNorm(vec X)
+    grads["g"] = gn["g"]
+    grads["x"] = gn["x"].reshape(N, n, D)
+    return grads

@@ -1,0 +1,112 @@
+"""Diagnostics of residual-mixing matrices: composite maps, gains, identity degeneration, cost.
+
+All functions take matrices with leading batch axes, shape ``(..., n, n)``, and return
+host floats (reductions over the batch are stated per function).
+
+* ``composite_map([H_1, ..., H_L]) = H_L ... H_1`` (the map the residual path applies to X_0).
+* forward gain = max absolute row sum (the infinity norm: how much a stream can grow);
+  backward gain = max absolute column sum (the 1-norm: the same for gradients flowing back).
+  This is the "Amax gain magnitude" of the mHC report (HC ~3000 in a 27B model, mHC ~1.6).
+* spectral norm, ``||H - I||_F`` (identity degeneration) and the share of negative entries.
+"""
+from __future__ import annotations
+
+import time
+import tracemalloc
+
+from ..backend import get_xp
+
+__all__ = ["composite_map", "composite_maps", "forward_gain", "backward_gain", "spectral_norm",
+           "identity_distance", "negative_share", "matrix_summary", "time_and_memory"]
+
+
+def composite_map(matrices):
+    """``P_L = H_L ... H_1`` for a list of (..., n, n) arrays (first applied first)."""
+    P = matrices[0]
+    for H in matrices[1:]:
+        P = H @ P
+    return P
+
+
+def composite_maps(matrices) -> list:
+    """All prefixes ``[P_1, P_2, ..., P_L]`` of :func:`composite_map` (gain versus depth)."""
+    out, P = [], None
+    for H in matrices:
+        P = H if P is None else H @ P
+        out.append(P)
+    return out
+
+
+def forward_gain(P, reduce: str = "max") -> float:
+    """Max absolute row sum of ``P`` (per matrix), reduced over the batch by ``max`` or ``mean``."""
+    xp = get_xp(P)
+    g = xp.max(xp.sum(xp.abs(P), axis=-1), axis=-1)
+    return float(xp.max(g) if reduce == "max" else xp.mean(g))
+
+
+def backward_gain(P, reduce: str = "max") -> float:
+    """Max absolute column sum of ``P`` (per matrix), reduced over the batch by ``max`` or ``mean``."""
+    xp = get_xp(P)
+    g = xp.max(xp.sum(xp.abs(P), axis=-2), axis=-1)
+    return float(xp.max(g) if reduce == "max" else xp.mean(g))
+
+
+def spectral_norm(P, reduce: str = "max") -> float:
+    """Largest singular value of ``P`` (per matrix), reduced over the batch."""
+    xp = get_xp(P)
+    s = xp.linalg.svd(P, compute_uv=False)[..., 0]
+    return float(xp.max(s) if reduce == "max" else xp.mean(s))
+
+
+def identity_distance(H) -> float:
+    """Mean over the batch of ``||H - I||_F``."""
+    xp = get_xp(H)
+    n = H.shape[-1]
+    d = H - xp.eye(n, dtype=H.dtype)
+    return float(xp.mean(xp.sqrt(xp.sum(d * d, axis=(-1, -2)))))
+
+
+def negative_share(H, tol: float = 0.0) -> float:
+    """Share of entries below ``-tol`` (over every entry of the batch)."""
+    xp = get_xp(H)
+    return float(xp.mean(H < -tol))
+
+
+def matrix_summary(matrices) -> dict:
+    """Per-network summary of a list of per-layer (N, n, n) residual matrices.
+
+    Returns means over layers and samples of ``||H - I||_F`` and of the negative share, and
+    the forward/backward gains (max over samples) and spectral norm of the composite map.
+    """
+    P = composite_map(matrices)
+    L = len(matrices)
+    return {"identity_distance": sum(identity_distance(H) for H in matrices) / L,
+            "negative_share": sum(negative_share(H) for H in matrices) / L,
+            "forward_gain": forward_gain(P), "backward_gain": backward_gain(P),
+            "spectral_norm": spectral_norm(P)}
+
+
+def time_and_memory(fn, *, repeats: int = 3, sync=None, before_memory=None) -> tuple[float, int]:
+    """Best wall time over ``repeats`` calls of ``fn()`` and the peak traced host memory (bytes).
+
+    ``sync`` (e.g. a device synchronise) is called after each timed call. Memory comes from
+    :mod:`tracemalloc` (NumPy reports its buffers to it), measured on one extra call, after
+    ``before_memory()`` (e.g. emptying a cache so that the cached tables count).
+    """
+    fn()
+    best = float("inf")
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        fn()
+        if sync is not None:
+            sync()
+        best = min(best, time.perf_counter() - t0)
+    if before_memory is not None:
+        before_memory()
+    tracemalloc.start()
+    try:
+        fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return best, int(peak)

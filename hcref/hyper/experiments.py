@@ -1,0 +1,127 @@
+"""The measurements of lesson 02 that are not training: gains, Sinkhorn behaviour, cost.
+
+Every function takes an explicit host ``numpy.random.Generator`` and returns plain floats /
+lists, ready for plots and ``metrics.json``.
+"""
+from __future__ import annotations
+
+import math
+
+from ..backend import asarray, get_xp
+from ..gradcheck import rel_error
+from .diagnostics import composite_maps, forward_gain, backward_gain, spectral_norm, time_and_memory
+from .permutation import (permutation_count, permutation_mix_forward, permutation_mix_backward,
+                          clear_permutation_cache)
+from .sinkhorn import (sinkhorn_forward, sinkhorn_backward_unrolled, sinkhorn_backward_implicit,
+                       sinkhorn_residuals, sinkhorn_exp_domain)
+from .spectral_sphere import shc_param_count, shc_forward, shc_backward
+
+__all__ = ["random_residual_matrices", "gain_vs_depth", "sinkhorn_convergence", "overflow_scan",
+           "implicit_gap_vs_rounds", "cost_scan", "RANDOM_KINDS"]
+
+RANDOM_KINDS = ("hc", "mhc", "mhc_perm", "shc")
+
+
+def random_residual_matrices(rng, kind: str, *, n: int, depth: int, batch: int, hc_noise: float = 0.3,
+                             scale: float = 1.0) -> list:
+    """``depth`` random residual matrices of one kind, each of shape (batch, n, n).
+
+    ``hc``: ``I + hc_noise * G`` with standard normal ``G`` (unconstrained, near the identity, as
+    HC's matrices are after some training); ``mhc``: Sinkhorn (20 rounds) of logits ``scale * G``;
+    ``mhc_perm``: permutation mixing of ``scale * G`` (n! logits); ``shc``: sHC of ``scale * G``.
+    """
+    out = []
+    for _ in range(depth):
+        if kind == "hc":
+            H = asarray(rng.standard_normal((batch, n, n)) * hc_noise) + get_xp().eye(n)
+        elif kind == "mhc":
+            H, _ = sinkhorn_forward(asarray(scale * rng.standard_normal((batch, n, n))), rounds=20)
+        elif kind == "mhc_perm":
+            H, _ = permutation_mix_forward(asarray(scale * rng.standard_normal((batch, permutation_count(n)))), n=n)
+        elif kind == "shc":
+            H, _ = shc_forward(asarray(scale * rng.standard_normal((batch, shc_param_count(n)))), n=n)
+        else:
+            raise ValueError(f"kind: expected one of {RANDOM_KINDS}, got {kind!r}")
+        out.append(H)
+    return out
+
+
+def gain_vs_depth(matrices) -> dict:
+    """Forward/backward gain (mean over the batch) and spectral norm (max) of every composite prefix."""
+    Ps = composite_maps(matrices)
+    return {"forward": [forward_gain(P, "mean") for P in Ps], "backward": [backward_gain(P, "mean") for P in Ps],
+            "spectral": [spectral_norm(P, "max") for P in Ps]}
+
+
+def sinkhorn_convergence(rng, *, scales, rounds, dtypes=("float64", "float32"), n: int = 4,
+                         batch: int = 256) -> dict:
+    """Worst column residual after ``t`` rounds, for each dtype and logit scale: ``{dtype: {scale: [..]}}``."""
+    base = rng.standard_normal((batch, n, n))
+    out = {}
+    for dt in dtypes:
+        out[dt] = {}
+        for s in scales:
+            x = asarray(s * base, dtype=dt)
+            out[dt][s] = [sinkhorn_residuals(sinkhorn_forward(x, rounds=t)[0])["col"] for t in rounds]
+    return out
+
+
+def overflow_scan(rng, *, scales, dtype: str = "float32", n: int = 4, batch: int = 256, rounds: int = 20) -> dict:
+    """Share of non-finite outputs of the exp-domain and the log-domain Sinkhorn, per logit scale."""
+    base = rng.standard_normal((batch, n, n))
+    exp_bad, log_bad = [], []
+    for s in scales:
+        x = asarray(s * base, dtype=dtype)
+        xp = get_xp(x)
+        exp_bad.append(float(xp.mean(~xp.isfinite(sinkhorn_exp_domain(x, rounds=rounds)))))
+        log_bad.append(float(xp.mean(~xp.isfinite(sinkhorn_forward(x, rounds=rounds)[0]))))
+    return {"exp": exp_bad, "log": log_bad}
+
+
+def implicit_gap_vs_rounds(rng, *, scale: float, rounds, n: int = 4, batch: int = 64) -> list:
+    """Relative gap between the unrolled and the implicit Sinkhorn gradients, per number of rounds."""
+    x = asarray(scale * rng.standard_normal((batch, n, n)))
+    G = asarray(rng.standard_normal((batch, n, n)))
+    gaps = []
+    for t in rounds:
+        _, c = sinkhorn_forward(x, rounds=t)
+        gaps.append(rel_error(sinkhorn_backward_unrolled(G, c)["x"], sinkhorn_backward_implicit(G, c)["x"]))
+    return gaps
+
+
+def _pair(method, n, batch, rng):
+    """A closure running one forward and backward of a residual-matrix parameterisation."""
+    if method == "mhc_perm":
+        z = asarray(rng.standard_normal((batch, math.factorial(n))))
+
+        def run():
+            H, c = permutation_mix_forward(z, n=n)
+            permutation_mix_backward(H, c)
+    elif method == "mhc":
+        z = asarray(rng.standard_normal((batch, n, n)))
+
+        def run():
+            H, c = sinkhorn_forward(z, rounds=20)
+            sinkhorn_backward_unrolled(H, c)
+    else:
+        z = asarray(rng.standard_normal((batch, shc_param_count(n))))
+
+        def run():
+            H, c = shc_forward(z, n=n)
+            shc_backward(H, c)
+    return run
+
+
+def cost_scan(rng, *, ns, methods=("mhc_perm", "mhc", "shc"), batch: int = 64, repeats: int = 3) -> dict:
+    """Best time (s) and peak traced memory (bytes) of one forward+backward, per method and n.
+
+    The permutation tables are rebuilt before the memory measurement, so they count.
+    """
+    out = {m: {"time": [], "memory": []} for m in methods}
+    for n in ns:
+        for m in methods:
+            t, mem = time_and_memory(_pair(m, n, batch, rng), repeats=repeats,
+                                     before_memory=clear_permutation_cache if m == "mhc_perm" else None)
+            out[m]["time"].append(t)
+            out[m]["memory"].append(mem)
+    return out

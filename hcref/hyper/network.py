@@ -1,0 +1,130 @@
+"""A deep hyper-connected classifier: embed, copy into n streams, L layers, sum, read out.
+
+``e = x W_e + b_e``; ``X_0 = [e; e; ...; e]`` (n copies, shape (N, n, D));
+``X_(l+1) = layer_l(X_l)`` (:mod:`.layer`); ``z = RMSNorm(sum_i X_L[i])``; ``logits = z W_o + b_o``.
+
+Parameters live in one flat dict: ``embed.W``, ``embed.b``, ``L<l>.<key>`` for layer ``l``,
+``out.g``, ``out.W``, ``out.b``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..backend import get_xp, as_float_array
+from ..blocks import (affine_forward, affine_backward, rmsnorm_forward, rmsnorm_backward,
+                      init_affine, cross_entropy_forward, cross_entropy_backward)
+from .layer import VARIANTS, init_layer, layer_forward, layer_backward
+
+__all__ = ["init_network", "network_forward", "network_backward", "network_depth",
+           "network_loss_and_grads", "NetworkCache", "residual_matrices"]
+
+
+def init_network(rng, *, variant: str, n: int, d_in: int, D: int, K: int, C: int, depth: int,
+                 dynamic: bool = True, res_init_diag: float = 0.9, like=None) -> dict:
+    """Parameters of :func:`network_forward` (He init for the embedding, the blocks and the readout)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant: expected one of {VARIANTS}, got {variant!r}")
+    if depth < 1:
+        raise ValueError(f"depth: expected at least one layer, got {depth}")
+    xp = get_xp(like) if like is not None else get_xp()
+    emb = init_affine(rng, d_in, D, like=like)
+    params = {"embed.W": emb["W"], "embed.b": emb["b"]}
+    for l in range(depth):
+        lp = init_layer(rng, variant=variant, n=n, D=D, K=K, layer_index=l, dynamic=dynamic,
+                        res_init_diag=res_init_diag, like=like)
+        params.update({f"L{l}.{k}": v for k, v in lp.items()})
+    ro = init_affine(rng, D, C, like=like)
+    params.update({"out.g": xp.ones(D, dtype=ro["W"].dtype), "out.W": ro["W"], "out.b": ro["b"]})
+    return params
+
+
+def network_depth(params: dict) -> int:
+    """Number of layers, read from the ``L<l>.`` keys."""
+    return len({k.split(".", 1)[0] for k in params if k.startswith("L")})
+
+
+def _layer_params(params, l):
+    pre = f"L{l}."
+    return {k[len(pre):]: v for k, v in params.items() if k.startswith(pre)}
+
+
+class NetworkCache(NamedTuple):
+    cemb: object
+    layers: list
+    cnorm: object
+    cout: object
+    n: int
+
+
+def network_forward(x, params, *, variant: str, n: int, dynamic: bool = True, rounds: int = 20,
+                    sinkhorn_grad: str = "unrolled", activation: str = "relu"):
+    """Logits of the hyper-connected network.
+
+    Parameters
+    ----------
+    x : array, shape (N, d_in)
+    params : dict, see :func:`init_network`
+    variant, n, dynamic, rounds, sinkhorn_grad, activation : see :func:`hcref.hyper.layer.layer_forward`
+
+    Returns
+    -------
+    logits : array, shape (N, C)
+    cache : NetworkCache
+
+    Notes
+    -----
+    Seed ``001_f7e492b6cdbc35f5.txt``; streams start as n copies of the embedding and are
+    summed at the end (DESIGN section 7).
+    """
+    as_float_array(x, "x", ndim=2)
+    if x.shape[1] != params["embed.W"].shape[0]:
+        raise ValueError(f"x: expected {params['embed.W'].shape[0]} features (rows of embed.W), "
+                         f"got shape {tuple(x.shape)}")
+    xp = get_xp(x)
+    e, cemb = affine_forward(x, {"W": params["embed.W"], "b": params["embed.b"]})
+    N, D = e.shape
+    X = xp.broadcast_to(e[:, None, :], (N, n, D))                  # n copies of the embedding
+    layers = []
+    for l in range(network_depth(params)):
+        X, c = layer_forward(X, _layer_params(params, l), variant=variant, n=n, dynamic=dynamic,
+                             rounds=rounds, sinkhorn_grad=sinkhorn_grad, activation=activation)
+        layers.append(c)
+    z, cnorm = rmsnorm_forward(xp.sum(X, axis=1), {"g": params["out.g"]})
+    logits, cout = affine_forward(z, {"W": params["out.W"], "b": params["out.b"]})
+    return logits, NetworkCache(cemb, layers, cnorm, cout, n)
+
+
+def network_backward(dlogits, cache: NetworkCache):
+    """Gradients of :func:`network_forward`: every parameter key plus ``"x"``."""
+    xp = get_xp(dlogits)
+    grads = {}
+    go = affine_backward(dlogits, cache.cout)                       # logits = z W_o + b_o
+    grads["out.W"], grads["out.b"] = go["W"], go["b"]
+    gz = rmsnorm_backward(go["x"], cache.cnorm)                     # z = RMSNorm(sum_i X[i])
+    grads["out.g"] = gz["g"]
+    N, D = gz["x"].shape
+    dX = xp.broadcast_to(gz["x"][:, None, :], (N, cache.n, D))      # sum over streams
+    for l in range(len(cache.layers) - 1, -1, -1):
+        gl = layer_backward(dX, cache.layers[l])
+        dX = gl.pop("x")
+        grads.update({f"L{l}.{k}": v for k, v in gl.items()})
+    ge = affine_backward(xp.sum(dX, axis=1), cache.cemb)            # X_0 = n copies of e
+    grads["embed.W"], grads["embed.b"], grads["x"] = ge["W"], ge["b"], ge["x"]
+    return grads
+
+
+def network_loss_and_grads(x, labels, params, **config):
+    """Mean cross-entropy of the network on ``(x, labels)`` and its parameter gradients.
+
+    Returns ``(loss, grads, logits, cache)``.
+    """
+    logits, cache = network_forward(x, params, **config)
+    loss, cl = cross_entropy_forward(logits, labels)
+    grads = network_backward(cross_entropy_backward(1.0, cl)["x"], cache)
+    grads.pop("x")
+    return loss, grads, logits, cache
+
+
+def residual_matrices(cache: NetworkCache) -> list:
+    """The per-sample residual matrices ``H_res`` of every layer, a list of (N, n, n) arrays."""
+    return [c.H_res for c in cache.layers]

@@ -1,0 +1,162 @@
+"""sHC: residual matrices on the spectral-norm sphere that keep row and column sums one.
+
+``H = J + U Q_U diag(s) Q_V^T U^T`` with ``J = 1 1^T / n``, ``U`` the ``n x (n-1)``
+Helmert basis of the complement of the all-ones vector, ``Q = (I + A)^-1 (I - A)`` the
+Cayley transform of a skew-symmetric ``A`` (free parameters above its diagonal) and
+``s = tanh(.)``. Then ``H 1 = 1``, ``1^T H = 1^T``, entries may be negative, the singular
+values are ``{1, |s_1|, ..., |s_(n-1)|}`` (spectral norm exactly one) and a product of such
+matrices has the same form.
+
+A parameter vector ``p`` of length ``(n-1)(n-2) + (n-1)`` holds, in order, the
+``(n-1)(n-2)/2`` entries of ``A_U``, those of ``A_V`` and the ``n-1`` pre-tanh values.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from ..backend import get_xp, as_float_array
+from ..blocks import tanh_forward, tanh_backward, ActivationCache
+
+__all__ = ["helmert_basis", "shc_param_count", "shc_split", "cayley_forward", "cayley_backward",
+           "shc_forward", "shc_backward", "shc_params_for_diagonal", "CayleyCache", "SHCCache"]
+
+
+def helmert_basis(n: int, *, like=None, dtype="float64"):
+    """Orthonormal basis of ``{x : 1^T x = 0}``, shape (n, n-1).
+
+    Column ``k`` (1-based) is ``(1, ..., 1, -k, 0, ..., 0) / sqrt(k (k + 1))`` with ``k`` ones.
+    """
+    xp = get_xp(like) if like is not None else get_xp()
+    rows = [[0.0] * (n - 1) for _ in range(n)]
+    for k in range(1, n):
+        c = 1.0 / math.sqrt(k * (k + 1))
+        for i in range(k):
+            rows[i][k - 1] = c
+        rows[k][k - 1] = -k * c
+    return xp.asarray(rows, dtype=dtype).reshape(n, n - 1)
+
+
+def shc_param_count(n: int) -> int:
+    """Length of the sHC parameter vector: ``(n-1)(n-2)`` Cayley entries plus ``n-1`` singular values."""
+    if int(n) != n or n < 2:
+        raise ValueError(f"n: expected at least two streams for sHC, got {n!r}")
+    return (n - 1) * (n - 2) + (n - 1)
+
+
+def shc_split(n: int) -> tuple[int, int]:
+    """``(k, m)``: number of skew entries per Cayley factor and the inner size ``m = n - 1``."""
+    m = n - 1
+    return m * (m - 1) // 2, m
+
+
+class CayleyCache(NamedTuple):
+    Q: object       # (..., m, m)
+    IpA: object     # I + A
+    ImA: object     # I - A  (= (I + A)^T)
+    m: int
+
+
+def cayley_forward(a, *, m: int):
+    """Cayley transform ``Q = (I + A)^-1 (I - A)`` of ``A = S - S^T``, ``S`` strictly upper from ``a``.
+
+    Parameters
+    ----------
+    a : array, shape (..., m (m - 1) / 2), the entries of ``S`` above the diagonal, row by row.
+
+    Returns
+    -------
+    Q : array, shape (..., m, m), orthogonal with determinant one.
+    """
+    xp = get_xp(a)
+    r, c = xp.triu_indices(m, 1)
+    S = xp.zeros(a.shape[:-1] + (m, m), dtype=a.dtype)
+    S[..., r, c] = a
+    A = S - xp.swapaxes(S, -1, -2)
+    eye = xp.eye(m, dtype=a.dtype)
+    IpA, ImA = eye + A, eye - A
+    Q = xp.linalg.solve(IpA, xp.broadcast_to(ImA, IpA.shape))
+    return Q, CayleyCache(Q, IpA, ImA, m)
+
+
+def cayley_backward(dQ, cache: CayleyCache):
+    """``dL/dA = -(I + A)^-T dQ (I + Q)^T``, projected on the free entries: returns ``{"x": da}``."""
+    xp = get_xp(dQ)
+    Q, IpA, ImA, m = cache
+    eye = xp.eye(m, dtype=Q.dtype)
+    # Q = (I+A)^-1 (I-A): dQ = -(I+A)^-1 dA (I+Q); (I+A)^-T = (I-A)^-1 because A^T = -A
+    GA = -xp.linalg.solve(ImA, dQ @ xp.swapaxes(eye + Q, -1, -2))
+    GS = GA - xp.swapaxes(GA, -1, -2)                  # A = S - S^T
+    r, c = xp.triu_indices(m, 1)
+    return {"x": GS[..., r, c]}                         # S[..., r, c] = a
+
+
+class SHCCache(NamedTuple):
+    cu: CayleyCache
+    cv: CayleyCache
+    cs: ActivationCache     # s = tanh(.)
+    U: object
+    n: int
+
+
+def shc_forward(p, *, n: int):
+    """sHC residual matrix ``H = J + U Q_U diag(tanh(sigma)) Q_V^T U^T``.
+
+    Parameters
+    ----------
+    p : array, shape (..., (n-1)(n-2) + (n-1)); see the module docstring for the layout.
+    n : int >= 2, number of streams.
+
+    Returns
+    -------
+    H : array, shape (..., n, n)
+    cache : SHCCache
+
+    Notes
+    -----
+    Seed ``001_f7e492b6cdbc35f5.txt`` ("spectral norm sphere"; sHC, arXiv 2603.20896);
+    construction pinned in DESIGN section 7.
+    """
+    as_float_array(p, "p")
+    size = shc_param_count(n)
+    if p.ndim < 1 or p.shape[-1] != size:
+        raise ValueError(f"p: expected last axis of size {size} for n = {n}, got shape {tuple(p.shape)}")
+    xp = get_xp(p)
+    k, m = shc_split(n)
+    QU, cu = cayley_forward(p[..., :k], m=m)
+    QV, cv = cayley_forward(p[..., k:2 * k], m=m)
+    s, cs = tanh_forward(p[..., 2 * k:])
+    U = helmert_basis(n, like=p, dtype=p.dtype)
+    M = (QU * s[..., None, :]) @ xp.swapaxes(QV, -1, -2)          # Q_U diag(s) Q_V^T
+    H = 1.0 / n + U @ M @ U.T
+    return H, SHCCache(cu, cv, cs, U, n)
+
+
+def shc_backward(dH, cache: SHCCache):
+    """Gradient of :func:`shc_forward`: returns ``{"x": dp}``, shape (..., (n-1)(n-2) + (n-1))."""
+    xp = get_xp(dH)
+    cu, cv, cs, U, n = cache
+    QU, QV, s = cu.Q, cv.Q, cs.value
+    GM = U.T @ dH @ U                                              # H = J + U M U^T
+    GMQV = GM @ QV
+    dQU = GMQV * s[..., None, :]                                   # M = (Q_U s) Q_V^T
+    dQV = (xp.swapaxes(GM, -1, -2) @ QU) * s[..., None, :]
+    ds = xp.sum(QU * GMQV, axis=-2)
+    da_u = cayley_backward(dQU, cu)["x"]
+    da_v = cayley_backward(dQV, cv)["x"]
+    dsig = tanh_backward(ds, cs)["x"]                              # s = tanh(sigma)
+    return {"x": xp.concatenate([da_u, da_v, dsig], axis=-1)}
+
+
+def shc_params_for_diagonal(n: int, diag: float, *, like=None, dtype="float64"):
+    """Parameters whose sHC matrix is ``a I + b J`` with diagonal ``diag`` (``Q_U = Q_V = I``).
+
+    With ``Q = I`` and every ``s = sigma``, ``H = J + sigma (I - J)``, so ``diag = 1/n + sigma (n-1)/n``.
+    """
+    sigma = (diag - 1.0 / n) * n / (n - 1)
+    if not -1 < sigma < 1:
+        raise ValueError(f"diag: the sHC matrix a I + b J needs 1/n - (n-1)/n < diag < 1, got {diag}")
+    xp = get_xp(like) if like is not None else get_xp()
+    k, m = shc_split(n)
+    atanh = 0.5 * math.log((1 + sigma) / (1 - sigma))
+    return xp.asarray([0.0] * (2 * k) + [atanh] * m, dtype=dtype)
