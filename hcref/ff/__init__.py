@@ -1,0 +1,8 @@
+"""Document 004: Forward-Forward layers and network, Hoyer sparsity, the sparsity theorems.
+
+Modules: ``layer`` (the document's single ReLU layer, goodness, losses, local gradient, SGD),
+``hoyer`` (Hoyer sparsity with defined edge cases), ``theorems`` (Theorems 1 and 2 per sample),
+``network`` (Hinton's full FF network), ``backprop`` (a backprop network of the same shape),
+``experiments`` (the document's figures and the FF-vs-backprop comparison), ``reference_cases``.
+Source: ``seeds/004_ad95802844a45d54.txt``; DESIGN.md section 7.
+"""

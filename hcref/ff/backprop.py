@@ -1,0 +1,87 @@
+"""A backprop-trained network of the FF network's shape, for comparison (composed from :mod:`hcref.blocks`).
+
+Same hidden layers as :mod:`hcref.ff.network` (length normalisation, ``relu(u @ W_l + b_l)``),
+plus a linear read-out ``logits = h_L @ W_out + b_out`` and the softmax cross-entropy, all
+trained end to end by backpropagation. The image's first ``C`` entries are zeroed (where FF
+writes the label), so both networks see the same pixels.
+
+Parameters: ``{"W0", "b0", ..., "W{L-1}", "b{L-1}", "Wout", "bout"}``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..backend import as_float_array, get_xp
+from ..blocks import (affine_forward, affine_backward, relu_forward, relu_backward, rmsnorm_forward,
+                      rmsnorm_backward, cross_entropy_forward, cross_entropy_backward, init_affine)
+from .network import NORM_EPS, init_ff_network, n_layers
+
+__all__ = ["init_bp_network", "bp_forward", "bp_backward", "bp_loss_and_grads", "bp_predict", "bp_hidden"]
+
+
+def init_bp_network(rng, sizes, n_classes: int = 10, *, like=None):
+    """Hidden layers as :func:`hcref.ff.network.init_ff_network`, read-out ``(D_L, C)`` (He init)."""
+    params = init_ff_network(rng, sizes, like=like)
+    p = init_affine(rng, int(sizes[-1]), n_classes, like=like)
+    params["Wout"], params["bout"] = p["W"], p["b"]
+    return params
+
+
+class BPCache(NamedTuple):
+    layers: list      # per layer: (norm cache, affine cache, relu cache)
+    out: object       # affine cache of the read-out
+
+
+def bp_forward(x, params):
+    """``logits`` (N, C) and the hidden activations; cache for :func:`bp_backward`.
+
+    Parameters
+    ----------
+    x : array, shape (N, D_0)
+    """
+    as_float_array(x, "x", ndim=2)
+    xp = get_xp(x)
+    caches, hidden = [], []
+    for l in range(n_layers(params)):
+        D = x.shape[1]
+        u, cn = rmsnorm_forward(x, {"g": xp.full(D, D ** -0.5, dtype=x.dtype)}, eps=NORM_EPS)
+        z, ca = affine_forward(u, {"W": params[f"W{l}"], "b": params[f"b{l}"]})
+        x, cr = relu_forward(z)
+        caches.append((cn, ca, cr))
+        hidden.append(x)
+    logits, co = affine_forward(x, {"W": params["Wout"], "b": params["bout"]})
+    return (logits, hidden), BPCache(caches, co)
+
+
+def bp_backward(dlogits, cache: BPCache):
+    """Gradients for every parameter (and ``x``) from ``dlogits`` (N, C)."""
+    g = affine_backward(dlogits, cache.out)             # logits = h_L @ Wout + bout
+    grads = {"Wout": g["W"], "bout": g["b"]}
+    dx = g["x"]
+    for l in range(len(cache.layers) - 1, -1, -1):
+        cn, ca, cr = cache.layers[l]
+        dz = relu_backward(dx, cr)["x"]                 # h = relu(z)
+        ga = affine_backward(dz, ca)                    # z = u @ W + b
+        grads[f"W{l}"], grads[f"b{l}"] = ga["W"], ga["b"]
+        dx = rmsnorm_backward(ga["x"], cn)["x"]         # u = x / sqrt(||x||^2 + D eps) (gain fixed)
+    grads["x"] = dx
+    return grads
+
+
+def bp_loss_and_grads(params, x, labels):
+    """Mean cross-entropy and its gradient for every parameter (no ``x`` entry)."""
+    (logits, _), cache = bp_forward(x, params)
+    loss, cl = cross_entropy_forward(logits, labels)
+    grads = bp_backward(cross_entropy_backward(1.0, cl)["x"], cache)
+    grads.pop("x")
+    return loss, grads
+
+
+def bp_predict(params, x):
+    (logits, _), _ = bp_forward(x, params)
+    return get_xp(x).argmax(logits, axis=1)
+
+
+def bp_hidden(params, x):
+    """Hidden activations of every layer: list of (N, D_{l+1})."""
+    return bp_forward(x, params)[0][1]

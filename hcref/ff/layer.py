@@ -1,0 +1,187 @@
+"""The document's single Forward-Forward layer: ``h = relu(W x)``, goodness, the two losses, SGD.
+
+Convention (pinned, as in :mod:`hcref.blocks`): rows are samples. A batch ``x`` has shape
+``(N, m)``, the weight ``W`` has shape ``(m, n)`` and ``h = relu(x @ W)`` has shape ``(N, n)``.
+The document writes ``h = ReLU(W_doc x)`` with ``W_doc`` of shape ``(n, m)``; so ``W = W_doc^T``
+and the document's update ``Delta W_doc = -2 eta sum_k h_k x_k^T`` (eq. 16) reads here
+``Delta W = -2 eta x^T h``. The layer has no bias, as in the document.
+
+The losses (``seeds/004``, section 1):
+
+* goodness ``G(H) = sum_i ||h_i||^2 - theta`` (eq. 3);
+* ``"decrease"`` (Theorem 1's setting): ``L = G(H)``, gradient descent lowers the goodness;
+* ``"ff"`` (Theorem 2's setting): ``L = G(H-) - G(H+)`` (eq. 5; ``theta`` cancels).
+
+The backward passes are compositions of :func:`hcref.blocks.affine_backward` and
+:func:`hcref.blocks.relu_backward`; :func:`local_gradient_closed_form` is the document's
+closed form (eq. 15 / 49) that the tests compare against.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..backend import as_float_array, get_xp
+from ..blocks import affine_forward, affine_backward, relu_forward, relu_backward
+from ..optim import SGD
+
+__all__ = ["init_layer", "layer_forward", "layer_backward", "goodness", "goodness_forward",
+           "goodness_backward", "layer_loss_and_grad", "local_gradient_closed_form", "sgd_step",
+           "LOSS_MODES"]
+
+LOSS_MODES = ("decrease", "ff")
+
+
+class LayerCache(NamedTuple):
+    affine: object    # AffineCache of z = x @ W + 0
+    act: object       # ActivationCache of h = relu(z)
+
+
+def init_layer(rng, m: int, n: int, *, like=None, dtype="float64"):
+    """The document's initialisation ``W ~ N(0, 2/n)`` (assumption 5), ``n`` the layer width.
+
+    With unit-length inputs the pre-activations have variance ``2/n`` per unit, so
+    ``E ||h||^2 = 1 = ||x||^2``: the output has the scale of the input.
+
+    Returns
+    -------
+    params : dict with ``W`` : array, shape (m, n)
+    """
+    from ..backend import asarray
+    if m < 1 or n < 1:
+        raise ValueError(f"m, n: expected positive sizes, got m={m}, n={n}")
+    return {"W": asarray(rng.standard_normal((m, n)) * (2.0 / n) ** 0.5, like=like, dtype=dtype)}
+
+
+def _check_layer_inputs(x, params):
+    as_float_array(x, "x", ndim=2)
+    if "W" not in params:
+        raise KeyError("params: expected key 'W'")
+    W = as_float_array(params["W"], "params['W']", ndim=2)
+    if x.shape[1] != W.shape[0]:
+        raise ValueError(f"x: expected shape (N, {W.shape[0]}) to match W {tuple(W.shape)}, got {tuple(x.shape)}")
+    return W
+
+
+def layer_forward(x, params):
+    """``h = relu(x @ W)`` (document eq. 1, row convention).
+
+    Parameters
+    ----------
+    x : array, shape (N, m)
+    params : dict with ``W`` : array, shape (m, n)
+
+    Returns
+    -------
+    h : array, shape (N, n)
+    cache : LayerCache
+
+    Notes
+    -----
+    ``seeds/004_ad95802844a45d54.txt``, section 1.1, eq. (1)-(2); the mask ``m = 1[h > 0]``.
+    """
+    W = _check_layer_inputs(x, params)
+    xp = get_xp(x)
+    z, ca = affine_forward(x, {"W": W, "b": xp.zeros(W.shape[1], dtype=W.dtype)})
+    h, cr = relu_forward(z)
+    return h, LayerCache(ca, cr)
+
+
+def layer_backward(dh, cache: LayerCache):
+    """Gradients of :func:`layer_forward`: ``{"x": (N, m), "W": (m, n)}``."""
+    dz = relu_backward(dh, cache.act)["x"]          # h = relu(z)
+    g = affine_backward(dz, cache.affine)           # z = x @ W + 0
+    return {"x": g["x"], "W": g["W"]}
+
+
+def goodness(h):
+    """Per-sample goodness ``||h_i||^2``, shape (N,) (eq. 3 without the sum and the threshold)."""
+    xp = get_xp(h)
+    return xp.sum(h * h, axis=-1)
+
+
+class GoodnessCache(NamedTuple):
+    h: object
+
+
+def goodness_forward(h, *, theta: float = 0.0):
+    """Batch goodness ``G(H) = sum_i ||h_i||^2 - theta`` (eq. 3), a float.
+
+    Parameters
+    ----------
+    h : array, shape (N, n)
+    theta : float, the threshold
+    """
+    as_float_array(h, "h", ndim=2)
+    xp = get_xp(h)
+    return float(xp.sum(h * h)) - float(theta), GoodnessCache(h)
+
+
+def goodness_backward(dG, cache: GoodnessCache):
+    """``dG/dh = 2 h`` (eq. 12 before the chain rule through the ReLU)."""
+    return {"h": 2.0 * dG * cache.h}
+
+
+def layer_loss_and_grad(params, x_pos=None, x_neg=None, *, mode: str = "ff", theta: float = 0.0):
+    """The document's loss of one layer and its local gradient with respect to ``W``.
+
+    Parameters
+    ----------
+    params : dict with ``W`` : array, shape (m, n)
+    x_pos : array, shape (N, m), the positive batch (mode ``"ff"``; ignored for ``"decrease"``)
+    x_neg : array, shape (N', m), the negative batch (``"ff"``) or the batch whose goodness
+        is decreased (``"decrease"``)
+    mode : ``"ff"`` for ``L = G(H-) - G(H+)``, ``"decrease"`` for ``L = G(H)``
+    theta : float, the threshold (it cancels in ``"ff"`` and only shifts ``"decrease"``)
+
+    Returns
+    -------
+    loss : float
+    grads : dict with ``W`` : array, shape (m, n)
+
+    Notes
+    -----
+    ``seeds/004``, eq. (5), (12)-(15) for ``"decrease"`` and (46)-(49) for ``"ff"``.
+    """
+    if mode not in LOSS_MODES:
+        raise ValueError(f"mode: expected one of {LOSS_MODES}, got {mode!r}")
+    if x_neg is None:
+        raise ValueError("x_neg: required (the batch whose goodness is decreased)")
+    h_neg, c_neg = layer_forward(x_neg, params)
+    G_neg, cg_neg = goodness_forward(h_neg, theta=theta)
+    dW = layer_backward(goodness_backward(1.0, cg_neg)["h"], c_neg)["W"]     # + dG(H-)/dW
+    if mode == "decrease":
+        return G_neg, {"W": dW}
+    if x_pos is None:
+        raise ValueError("x_pos: required for mode 'ff'")
+    h_pos, c_pos = layer_forward(x_pos, params)
+    G_pos, cg_pos = goodness_forward(h_pos, theta=theta)
+    dW = dW + layer_backward(goodness_backward(-1.0, cg_pos)["h"], c_pos)["W"]  # - dG(H+)/dW
+    return G_neg - G_pos, {"W": dW}
+
+
+def local_gradient_closed_form(W, x_pos=None, x_neg=None, *, mode: str = "ff"):
+    """The document's closed form of the gradient: ``2 x-^T h- - 2 x+^T h+`` (eq. 15 / 49).
+
+    The ReLU mask is absorbed into ``h`` (``h * m = h``, eq. 14 / 48). ``mode="decrease"``
+    drops the positive term. Shapes as in :func:`layer_loss_and_grad`.
+    """
+    if mode not in LOSS_MODES:
+        raise ValueError(f"mode: expected one of {LOSS_MODES}, got {mode!r}")
+    h_neg, _ = layer_forward(x_neg, {"W": W})
+    g = 2.0 * x_neg.T @ h_neg
+    if mode == "ff":
+        h_pos, _ = layer_forward(x_pos, {"W": W})
+        g = g - 2.0 * x_pos.T @ h_pos
+    return g
+
+
+def sgd_step(params, x_pos=None, x_neg=None, *, lr: float, mode: str = "ff", theta: float = 0.0):
+    """One plain SGD step (momentum 0) on the layer's loss: ``W' = W - lr dL/dW`` (eq. 16 / 50).
+
+    Returns
+    -------
+    new_params : dict with ``W`` (a new array; ``params`` is not modified)
+    loss : float, the loss before the step
+    """
+    loss, grads = layer_loss_and_grad(params, x_pos, x_neg, mode=mode, theta=theta)
+    return SGD(lr=lr, momentum=0.0).step(params, grads), loss

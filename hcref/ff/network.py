@@ -1,0 +1,243 @@
+"""Hinton's full Forward-Forward network: local per-layer losses on goodness, no backward pass between layers.
+
+Layer ``l`` (``l = 0..L-1``) of a network with widths ``sizes = (D_0, D_1, ..., D_L)``::
+
+    u_l = x_l / sqrt(||x_l||^2 + D_l eps)      length normalisation (RMSNorm with g = 1/sqrt(D_l))
+    h_l = relu(u_l @ W_l + b_l)                 W_l : (D_l, D_{l+1})
+    G_l = ||h_l||^2                             goodness, per sample
+    x_{l+1} = h_l                               (treated as a constant by layer l+1's update)
+
+Per-layer loss, averaged over the batch (DESIGN section 7)::
+
+    L_l = mean_i softplus(-(G_l(pos_i) - theta)) + mean_j softplus(G_l(neg_j) - theta)
+
+Positives carry the right label in their first ``C`` entries, negatives a wrong one
+(:func:`hcref.data.embed_label`). Each layer's parameters get the gradient of that layer's loss
+only. Prediction: the label whose embedding gives the largest goodness summed over the layers
+(all but the first when ``L > 1``). Parameters live in one dict ``{"W0", "b0", "W1", ...}``.
+
+Notes
+-----
+Hinton, "The forward-forward algorithm", arXiv 2212.13345, sections 2-3.3; summary in
+``shared/DESIGN.md`` section 7; the single-layer theory in ``seeds/004_ad95802844a45d54.txt``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..backend import as_float_array, asarray, get_xp, to_numpy
+from ..blocks import (affine_forward, affine_backward, relu_forward, relu_backward,
+                      rmsnorm_forward, sigmoid_forward, init_affine)
+
+__all__ = ["init_ff_network", "n_layers", "length_normalise", "ff_layer_forward", "softplus",
+           "ff_layer_loss", "ff_layer_grads", "ff_network_grads", "ff_layer_update",
+           "ff_hidden", "label_goodness", "ff_predict", "make_positive_negative"]
+
+NORM_EPS = 1e-6
+
+
+def init_ff_network(rng, sizes, *, like=None):
+    """Parameters for widths ``sizes = (D_0, ..., D_L)``: ``W_l ~ N(0, 2/D_{l+1})`` (the document's
+    assumption 5: unit-length inputs give ``E ||h||^2 = 1``), ``b_l = 0``."""
+    sizes = [int(s) for s in sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"sizes: expected at least two positive widths, got {sizes}")
+    params = {}
+    for l, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        p = init_affine(rng, a, b, scale=(2.0 / b) ** 0.5, like=like)
+        params[f"W{l}"], params[f"b{l}"] = p["W"], p["b"]
+    return params
+
+
+def n_layers(params) -> int:
+    L = 0
+    while f"W{L}" in params:
+        L += 1
+    if L == 0:
+        raise ValueError("params: expected keys W0, b0, W1, b1, ...")
+    return L
+
+
+def length_normalise(x):
+    """``x / sqrt(||x||^2 + D eps)`` per row, i.e. RMSNorm with gain ``1/sqrt(D)`` (forward only)."""
+    xp = get_xp(x)
+    D = x.shape[-1]
+    g = xp.full(D, D ** -0.5, dtype=x.dtype)
+    return rmsnorm_forward(x, {"g": g}, eps=NORM_EPS)[0]
+
+
+class FFLayerCache(NamedTuple):
+    affine: object
+    act: object
+
+
+def ff_layer_forward(x, params, l: int):
+    """Layer ``l``: ``h = relu(normalise(x) @ W_l + b_l)``; returns ``h`` (N, D_{l+1}) and a cache.
+    The normalisation is outside the cache: FF never differentiates through a layer's input."""
+    u = length_normalise(x)
+    z, ca = affine_forward(u, {"W": params[f"W{l}"], "b": params[f"b{l}"]})
+    h, cr = relu_forward(z)
+    return h, FFLayerCache(ca, cr)
+
+
+def softplus(z):
+    """``log(1 + exp(z))`` without overflow: ``max(z, 0) + log1p(exp(-|z|))``."""
+    xp = get_xp(z)
+    return xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))
+
+
+def ff_layer_loss(G_pos, G_neg, theta: float):
+    """Logistic FF loss on goodness and its derivatives ``(L, dL/dG_pos, dL/dG_neg)``.
+
+    ``L = mean softplus(theta - G_pos) + mean softplus(G_neg - theta)``;
+    ``d softplus(z)/dz = sigmoid(z)``.
+    """
+    xp = get_xp(G_pos)
+    Np, Nn = G_pos.shape[0], G_neg.shape[0]
+    L = float(xp.sum(softplus(theta - G_pos))) / Np + float(xp.sum(softplus(G_neg - theta))) / Nn
+    dG_pos = -sigmoid_forward(theta - G_pos)[0] / Np     # d softplus(theta - G)/dG = -sigmoid(theta - G)
+    dG_neg = sigmoid_forward(G_neg - theta)[0] / Nn
+    return L, dG_pos, dG_neg
+
+
+def ff_layer_grads(params, l: int, x_pos, x_neg, *, theta: float):
+    """Loss of layer ``l`` on its inputs and the gradient for ``W_l, b_l`` only.
+
+    Parameters
+    ----------
+    x_pos, x_neg : array, shape (N, D_l), (N', D_l): the layer's inputs (before normalisation)
+
+    Returns
+    -------
+    loss : float
+    grads : dict with ``W{l}``, ``b{l}``
+    h_pos, h_neg : the layer's outputs (the next layer's inputs)
+    G_pos, G_neg : goodness per sample
+    """
+    h_pos, c_pos = ff_layer_forward(x_pos, params, l)
+    h_neg, c_neg = ff_layer_forward(x_neg, params, l)
+    xp = get_xp(h_pos)
+    G_pos, G_neg = xp.sum(h_pos * h_pos, axis=1), xp.sum(h_neg * h_neg, axis=1)
+    loss, dG_pos, dG_neg = ff_layer_loss(G_pos, G_neg, theta)
+    grads = {}
+    for h, c, dG in ((h_pos, c_pos, dG_pos), (h_neg, c_neg, dG_neg)):
+        dz = relu_backward(2.0 * dG[:, None] * h, c.act)["x"]      # G = sum h^2 ; h = relu(z)
+        g = affine_backward(dz, c.affine)                          # z = u @ W + b
+        for k, key in (("W", f"W{l}"), ("b", f"b{l}")):
+            grads[key] = grads[key] + g[k] if key in grads else g[k]
+    return loss, grads, h_pos, h_neg, G_pos, G_neg
+
+
+def _check_batch(params, x_pos, x_neg):
+    as_float_array(x_pos, "x_pos", ndim=2)
+    as_float_array(x_neg, "x_neg", ndim=2)
+    D = params["W0"].shape[0]
+    for name, x in (("x_pos", x_pos), ("x_neg", x_neg)):
+        if x.shape[1] != D:
+            raise ValueError(f"{name}: expected shape (N, {D}), got {tuple(x.shape)}")
+
+
+def ff_network_grads(params, x_pos, x_neg, *, theta: float):
+    """Every layer's local gradient (each from its own loss only) and per-layer metrics.
+
+    Returns
+    -------
+    grads : dict, same keys as ``params``
+    metrics : dict with ``loss`` (sum over layers), ``loss{l}``, ``acc{l}`` (share of positives
+        with ``G > theta`` and negatives with ``G < theta``)
+    """
+    _check_batch(params, x_pos, x_neg)
+    xp = get_xp(x_pos)
+    grads, metrics, total = {}, {}, 0.0
+    for l in range(n_layers(params)):
+        loss, g, x_pos, x_neg, Gp, Gn = ff_layer_grads(params, l, x_pos, x_neg, theta=theta)
+        grads.update(g)
+        total += loss
+        metrics[f"loss{l}"] = loss
+        metrics[f"acc{l}"] = 0.5 * (float(xp.mean(Gp > theta)) + float(xp.mean(Gn < theta)))
+    metrics["loss"] = total
+    return grads, metrics
+
+
+def ff_layer_update(params, l: int, x_pos, x_neg, optimizer, *, theta: float):
+    """Update layer ``l`` only, from its own loss; ``x_pos, x_neg`` are the *network* inputs.
+
+    The inputs of layer ``l`` are computed by the earlier layers (no gradient flows back).
+    Returns ``(new_params, loss)``: a new dict in which only ``W{l}`` and ``b{l}`` differ.
+    """
+    _check_batch(params, x_pos, x_neg)
+    if not 0 <= l < n_layers(params):
+        raise ValueError(f"l: expected a layer index in [0, {n_layers(params)}), got {l}")
+    for j in range(l):
+        x_pos, _ = ff_layer_forward(x_pos, params, j)
+        x_neg, _ = ff_layer_forward(x_neg, params, j)
+    loss, g, *_ = ff_layer_grads(params, l, x_pos, x_neg, theta=theta)
+    mine = {k: params[k] for k in g}
+    return {**params, **optimizer.step(mine, g)}, loss
+
+
+def ff_hidden(params, x):
+    """Hidden activations of every layer for the network input ``x``: list of (N, D_{l+1})."""
+    out = []
+    for l in range(n_layers(params)):
+        x, _ = ff_layer_forward(x, params, l)
+        out.append(x)
+    return out
+
+
+def label_goodness(params, x, *, n_classes: int = 10, label_value: float = 1.0, skip_first: bool = True):
+    """Goodness summed over layers for every candidate label: shape (N, n_classes).
+
+    ``skip_first``: leave out the first layer (Hinton's choice) when there is more than one.
+    """
+    as_float_array(x, "x", ndim=2)
+    xp = get_xp(x)
+    L = n_layers(params)
+    first = 1 if (skip_first and L > 1) else 0
+    cols = []
+    for c in range(n_classes):
+        labels = xp.full(x.shape[0], c, dtype="int64")
+        hs = ff_hidden(params, embed_labels(x, labels, n_classes, label_value))
+        cols.append(sum(xp.sum(h * h, axis=1) for h in hs[first:]))
+    return xp.stack(cols, axis=1)
+
+
+def ff_predict(params, x, **kw):
+    """Predicted labels (N,): argmax over labels of :func:`label_goodness`."""
+    return get_xp(x).argmax(label_goodness(params, x, **kw), axis=1)
+
+
+def embed_labels(x, labels, n_classes: int, value: float):
+    """Hinton's label embedding on the backend of ``x``: ``value * one_hot(labels)`` overwrites
+    the first ``n_classes`` entries (the same map as :func:`hcref.data.embed_label`, which works
+    on host data; library code does not import the data module). Returns a copy.
+
+    Parameters
+    ----------
+    x : array, shape (N, D) with D >= n_classes
+    labels : int array, shape (N,), values in [0, n_classes)
+    """
+    xp = get_xp(x)
+    if x.ndim != 2 or x.shape[1] < n_classes:
+        raise ValueError(f"x: expected shape (N, D) with D >= {n_classes}, got {tuple(x.shape)}")
+    labels = asarray(labels, like=x)
+    if labels.shape != (x.shape[0],):
+        raise ValueError(f"labels: expected shape ({x.shape[0]},), got {tuple(labels.shape)}")
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= n_classes):
+        raise ValueError(f"labels: expected values in [0, {n_classes})")
+    out = xp.array(x, copy=True)
+    out[:, :n_classes] = 0.0
+    out[xp.arange(x.shape[0]), labels] = value
+    return out
+
+
+def make_positive_negative(rng, x, y, *, n_classes: int = 10, label_value: float = 1.0):
+    """Positive inputs (true label embedded) and negatives (a uniformly drawn wrong label).
+
+    Parameters
+    ----------
+    rng : numpy Generator (host); x : array (N, D); y : int array (N,)
+    """
+    y_h = to_numpy(y)
+    wrong = (y_h + rng.integers(1, n_classes, size=y_h.shape[0])) % n_classes
+    return embed_labels(x, y_h, n_classes, label_value), embed_labels(x, wrong, n_classes, label_value)
