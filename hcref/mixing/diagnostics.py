@@ -1,0 +1,167 @@
+"""Diagnostics of the mixing stacks: state statistics, the Jensen bound, gradient norms, path
+counts and the evolution of the simplex support during training.
+
+Results are host values (floats, lists, numpy arrays via :func:`hcref.backend.to_numpy`).
+"""
+from __future__ import annotations
+
+from ..backend import get_xp, to_numpy
+from .stack import StackCache, layer_weights_forward, resolve_window
+
+__all__ = ["state_statistics", "jensen_check", "alpha_matrix", "support_sizes", "count_paths",
+           "SupportTracker"]
+
+
+def state_statistics(cache: StackCache) -> dict:
+    """Per-state variance and mean norm of ``x_0 .. x_L``.
+
+    Returns
+    -------
+    dict with ``variance`` (L+1,) (over samples and features) and ``norm`` (L+1,) (mean over
+    samples of ``||x_l[n]||``), host arrays.
+    """
+    xp = get_xp(cache.states)
+    s = cache.states
+    L1 = s.shape[0]
+    flat = s.reshape(L1, -1)
+    var = xp.var(flat, axis=1)
+    norm = xp.mean(xp.sqrt(xp.sum(s * s, axis=2)), axis=1)
+    return {"variance": to_numpy(var), "norm": to_numpy(norm)}
+
+
+def jensen_check(cache: StackCache, *, rtol: float = 1e-12) -> dict:
+    """Check ``||h_l[n]|| <= max_(k in window) ||x_k[n]||`` for every layer and sample.
+
+    Parameters
+    ----------
+    cache : StackCache of any skip kind (for the dense skip the "window" is every earlier state,
+        for the residual it is ``x_l`` alone).
+    rtol : float
+        A violation is ``||h|| > (1 + rtol) max ||x_k||`` (round-off allowance).
+
+    Returns
+    -------
+    dict with ``violations`` (int), ``checks`` (int, layers x samples), ``max_ratio`` (float, the
+    largest ``||h|| / max ||x_k||``) and ``ratio`` (L,) host array of the per-layer maximum ratio.
+
+    Notes
+    -----
+    Document 000 (``seeds/000_ac78bcd1e5cff0c8.txt``), section 1: by Jensen's inequality (the
+    triangle inequality for a convex combination), ``||sum alpha_k x_k|| <= max_k ||x_k||``.
+    """
+    xp = get_xp(cache.states)
+    norms = xp.sqrt(xp.sum(cache.states * cache.states, axis=2))      # (L+1, N)
+    hn = xp.sqrt(xp.sum(cache.skips * cache.skips, axis=2))           # (L, N)
+    L = hn.shape[0]
+    ratios, violations = [], 0
+    for l in range(L):
+        if cache.skip == "simplex":
+            lo = l - cache.alphas[l].shape[0] + 1
+        elif cache.skip == "dense":
+            lo = 0
+        else:
+            lo = l
+        bound = xp.max(norms[lo:l + 1], axis=0)                          # (N,)
+        violations += int(xp.sum(hn[l] > (1 + rtol) * bound))
+        ratios.append(float(xp.max(hn[l] / xp.maximum(bound, 1e-300))))
+    return {"violations": violations, "checks": int(hn.size), "max_ratio": max(ratios) if ratios else 0.0,
+            "ratio": to_numpy(xp.asarray(ratios))}
+
+
+def alpha_matrix(params, *, window, weights: str = "projection"):
+    """The mixing weights of every layer as an ``(L, H)`` host matrix (lag ``j`` in column ``j``;
+    lags beyond the available history are 0)."""
+    mu = params["mu"]
+    H = resolve_window(window, mu.shape[0])
+    if mu.shape[1] != H:
+        raise ValueError(f"params['mu']: expected {H} columns for window {window!r}, got shape {tuple(mu.shape)}")
+    return to_numpy(layer_weights_forward(mu, weights=weights)[0])
+
+
+def support_sizes(alpha) -> list:
+    """Number of strictly positive weights in each row of an ``(L, H)`` alpha matrix."""
+    return [int((row > 0).sum()) for row in alpha]
+
+
+def count_paths(depth: int, skip: str, window=3, support=None) -> int:
+    """Number of distinct paths from ``x_0`` to ``x_L`` in the computation graph of the stack.
+
+    Every layer has one edge ``x_l -> x_(l+1)`` through ``F_l`` and one skip edge
+    ``x_k -> x_(l+1)`` for every state in ``h_l`` (``k = l`` for the residual, every ``k <= l``
+    for the dense skip, the window's states with ``alpha > 0`` for the simplex mixing).
+
+    Parameters
+    ----------
+    support : (L, H) boolean matrix or None
+        Active connections (``alpha > 0``) of the simplex mixing; None means every connection
+        in the window is active.
+
+    Returns
+    -------
+    int (exact; Python integers do not overflow)
+
+    Notes
+    -----
+    Document 000, section 2 ("the number of directed acyclic paths grows by a factor related to
+    the window size"). Recurrence: ``P(l+1) = P(l) + sum_(k in h_l) P(k)``, ``P(0) = 1``.
+    """
+    H = resolve_window(window, depth)
+    P = [1]
+    for l in range(depth):
+        if skip == "residual":
+            ks = [l]
+        elif skip == "dense":
+            ks = range(l + 1)
+        elif skip == "simplex":
+            m = min(l + 1, H)
+            ks = [l - j for j in range(m) if support is None or bool(support[l][j])]
+        else:
+            raise ValueError(f"skip: expected 'dense', 'residual' or 'simplex', got {skip!r}")
+        P.append(P[l] + sum(P[k] for k in ks))
+    return P[depth]
+
+
+class SupportTracker:
+    """Follows the support ``alpha > 0`` of an ``(L, H)`` alpha matrix over training.
+
+    :meth:`update` counts, between consecutive snapshots, connections that leave the support
+    (pruned) and connections that enter it again after having been pruned earlier (re-entered).
+    """
+
+    def __init__(self, alpha0, available=None):
+        self.prev = [[bool(a > 0) for a in row] for row in alpha0]
+        # a connection is "available" when its lag refers to a real state (j <= l)
+        self.available = available or [[j <= l for j in range(len(row))] for l, row in enumerate(alpha0)]
+        self.ever_pruned = [[False] * len(row) for row in alpha0]
+        self.pruned_events = 0
+        self.reentry_events = 0
+        self.history = []
+
+    def update(self, alpha, step: int) -> dict:
+        pruned = reentered = 0
+        for l, row in enumerate(alpha):
+            for j, a in enumerate(row):
+                if not self.available[l][j]:
+                    continue
+                now = bool(a > 0)
+                if self.prev[l][j] and not now:
+                    pruned += 1
+                    self.ever_pruned[l][j] = True
+                elif now and not self.prev[l][j] and self.ever_pruned[l][j]:
+                    reentered += 1
+                self.prev[l][j] = now
+        self.pruned_events += pruned
+        self.reentry_events += reentered
+        n_avail = sum(sum(r) for r in self.available)
+        n_off = sum(1 for l, r in enumerate(self.prev) for j, v in enumerate(r)
+                    if self.available[l][j] and not v)
+        rec = {"step": step, "pruned_fraction": n_off / max(n_avail, 1), "pruned_events": pruned,
+               "reentry_events": reentered, "cum_pruned": self.pruned_events,
+               "cum_reentered": self.reentry_events}
+        self.history.append(rec)
+        return rec
+
+    def came_back(self) -> int:
+        """Connections pruned at some point that are in the support now."""
+        return sum(1 for l, r in enumerate(self.prev) for j, v in enumerate(r)
+                   if v and self.ever_pruned[l][j])

@@ -1,0 +1,79 @@
+"""A classifier around the mixing stack: input map, stack, readout.
+
+    x_0 = x W_in + b_in,   x_L = stack(x_0),   logits = x_L W_out + b_out
+
+Parameters live in one flat dict: ``W_in`` (D_in, D), ``b_in`` (D,), the stack's ``W1`` (L, D, K),
+``b1`` (L, K), ``W2`` (L, K, D), ``b2`` (L, D), ``mu`` (L, H), and ``W_out`` (D, C), ``b_out`` (C,).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..backend import as_float_array
+from ..blocks import affine_backward, affine_forward, init_affine
+from .stack import init_stack, stack_backward, stack_forward
+
+__all__ = ["init_model", "model_forward", "model_backward", "STACK_KEYS"]
+
+STACK_KEYS = ("W1", "b1", "W2", "b2", "mu")
+
+
+class ModelCache(NamedTuple):
+    c_in: object
+    c_stack: object
+    c_out: object
+
+
+def init_model(rng, d_in: int, width: int, hidden: int, n_out: int, depth: int, *, window=3,
+               branch_scale: float = 1.0, mu_init: float = 0.0, mu_noise: float = 0.0, like=None) -> dict:
+    """Parameters of :func:`model_forward`: He-initialised input map and stack, readout with scale
+    ``1/sqrt(width)``."""
+    p_in = init_affine(rng, d_in, width, like=like)
+    params = {"W_in": p_in["W"], "b_in": p_in["b"]}
+    params.update(init_stack(rng, depth, width, hidden, window=window, branch_scale=branch_scale,
+                             mu_init=mu_init, mu_noise=mu_noise, like=p_in["W"]))
+    p_out = init_affine(rng, width, n_out, scale=width ** -0.5, like=p_in["W"])
+    params.update({"W_out": p_out["W"], "b_out": p_out["b"]})
+    return params
+
+
+def model_forward(x, params, *, skip: str = "simplex", window=3, weights: str = "projection"):
+    """Logits of the classifier.
+
+    Parameters
+    ----------
+    x : array, shape (N, D_in)
+    params : dict (see the module docstring)
+    skip, window, weights : see :func:`hcref.mixing.stack.stack_forward`
+
+    Returns
+    -------
+    logits : array, shape (N, C)
+    cache : ModelCache
+
+    Notes
+    -----
+    Document 000 (``seeds/000_ac78bcd1e5cff0c8.txt``), section 1, with an input map and a
+    readout so that the stack can be trained (issue 3).
+    """
+    as_float_array(x, "x", ndim=2)
+    for k in ("W_in", "b_in", "W_out", "b_out"):
+        if k not in params:
+            raise ValueError(f"params: missing {k!r}")
+        as_float_array(params[k], f"params[{k!r}]")
+    x0, c_in = affine_forward(x, {"W": params["W_in"], "b": params["b_in"]})
+    xL, c_stack = stack_forward(x0, {k: params[k] for k in STACK_KEYS if k in params},
+                                skip=skip, window=window, weights=weights)
+    logits, c_out = affine_forward(xL, {"W": params["W_out"], "b": params["b_out"]})
+    return logits, ModelCache(c_in, c_stack, c_out)
+
+
+def model_backward(dlogits, cache: ModelCache):
+    """Gradients of :func:`model_forward`: ``x`` and every parameter."""
+    g_out = affine_backward(dlogits, cache.c_out)          # logits = x_L W_out + b_out
+    g_stack = stack_backward(g_out["x"], cache.c_stack)    # x_L = stack(x_0)
+    g_in = affine_backward(g_stack["x"], cache.c_in)       # x_0 = x W_in + b_in
+    grads = {k: g_stack[k] for k in STACK_KEYS}
+    grads.update({"x": g_in["x"], "W_in": g_in["W"], "b_in": g_in["b"],
+                  "W_out": g_out["W"], "b_out": g_out["b"]})
+    return grads

@@ -1,0 +1,245 @@
+"""Deep stacks with three kinds of skip signal, forward and whole-stack backward.
+
+One layer ``l = 0 .. L-1`` maps the history ``x_0 .. x_l`` (each of shape ``(N, D)``) to
+
+    x_(l+1) = F_l(x_l) + h_l,      F_l(x) = W2_l relu(W1_l x + b1_l) + b2_l
+
+with the skip signal ``h_l`` chosen by ``skip``:
+
+* ``"dense"``    -- the naive additive dense skip ``h_l = sum_(k<=l) x_k``;
+* ``"residual"`` -- ``h_l = x_l``;
+* ``"simplex"``  -- history mixing ``h_l = sum_j alpha_(l,j) x_(l-j)`` over the last
+  ``m_l = min(l + 1, H)`` states, ``alpha_l = P(mu_(l, :m_l))`` (projection or softmax).
+
+Lag convention: ``mu[l, j]`` is the logit of state ``x_(l-j)`` (``j = 0`` is the newest);
+entries ``j >= l + 1`` of the first layers refer to no state, are unused and get zero gradient.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..backend import as_float_array, asarray, check_shape, get_xp
+from ..blocks import init_mlp, mlp_backward, mlp_forward
+from .simplex import mixing_weights_backward, mixing_weights_forward, WEIGHT_METHODS
+
+__all__ = ["SKIPS", "resolve_window", "history_mask", "layer_weights_forward", "init_stack",
+           "stack_forward", "stack_backward", "stack_state_gradients", "StackCache"]
+
+SKIPS = ("dense", "residual", "simplex")
+_F_KEYS = ("W1", "b1", "W2", "b2")
+
+
+def history_mask(depth: int, window: int, like=None):
+    """``mask[l, j] = (j <= l)``: lag ``j`` of layer ``l`` refers to a real state. Shape (L, H)."""
+    xp = get_xp(like) if like is not None else get_xp()
+    return xp.arange(window)[None, :] <= xp.arange(depth)[:, None]
+
+
+def layer_weights_forward(mu, *, weights: str = "projection"):
+    """Mixing weights of every layer at once: ``alpha[l, :m_l] = P(mu[l, :m_l])``, 0 beyond.
+
+    Parameters
+    ----------
+    mu : array, shape (L, H)
+
+    Returns
+    -------
+    alpha : array, shape (L, H)
+    cache : MixingWeightsCache (for :func:`hcref.mixing.simplex.mixing_weights_backward`)
+    """
+    return mixing_weights_forward(mu, method=weights, mask=history_mask(mu.shape[0], mu.shape[1], like=mu))
+
+
+class StackCache(NamedTuple):
+    states: object        # (L+1, N, D): x_0 .. x_L
+    skips: object         # (L, N, D): h_0 .. h_(L-1)
+    f_caches: tuple       # MLPCache of each F_l
+    alphas: tuple         # per layer: alpha_l, shape (m_l,), or None (dense, residual)
+    w_cache: object       # MixingWeightsCache of all layers' weights, or None
+    skip: str
+    window: int           # H (resolved)
+    weights: str
+    mu_shape: tuple
+
+
+def resolve_window(window, depth: int) -> int:
+    """``H`` as an int: ``"all"`` means every earlier state (``H = L``)."""
+    if isinstance(window, str):
+        if window != "all":
+            raise ValueError(f"window: expected a positive int or 'all', got {window!r}")
+        return max(int(depth), 1)
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ValueError(f"window: expected a positive int or 'all', got {window!r}")
+    return window
+
+
+def init_stack(rng, depth: int, width: int, hidden: int, *, window=3, branch_scale: float = 1.0,
+               mu_init: float = 0.0, mu_noise: float = 0.0, like=None) -> dict:
+    """Parameters of :func:`stack_forward` (He initialisation of every ``F_l``, zero biases).
+
+    ``branch_scale`` multiplies the He scale of ``W2`` (``< 1`` makes each ``F_l`` start small).
+    ``mu`` (shape ``(L, H)``) starts at ``mu_init`` plus ``mu_noise`` times standard normal noise;
+    all-equal logits give uniform weights over the available states.
+    """
+    H = resolve_window(window, depth)
+    out_scale = branch_scale * (2.0 / hidden) ** 0.5
+    layers = [init_mlp(rng, width, hidden, width, out_scale=out_scale, like=like) for _ in range(depth)]
+    xp = get_xp(layers[0]["W1"]) if layers else get_xp(like) if like is not None else get_xp()
+    params = {k: xp.stack([p[k] for p in layers]) for k in _F_KEYS}
+    params["mu"] = asarray(mu_init + mu_noise * rng.standard_normal((depth, H)), like=params["W1"])
+    return params
+
+
+def _validate(x, params, skip, window, weights):
+    if skip not in SKIPS:
+        raise ValueError(f"skip: expected one of {SKIPS}, got {skip!r}")
+    if weights not in WEIGHT_METHODS:
+        raise ValueError(f"weights: expected one of {WEIGHT_METHODS}, got {weights!r}")
+    as_float_array(x, "x", ndim=2)
+    for k in _F_KEYS:
+        if k not in params:
+            raise ValueError(f"params: missing {k!r}")
+        as_float_array(params[k], f"params[{k!r}]")
+    L, D, K = params["W1"].shape if params["W1"].ndim == 3 else (None, None, None)
+    if L is None:
+        raise ValueError(f"params['W1']: expected shape (L, D, K), got {tuple(params['W1'].shape)}")
+    if L < 1:
+        raise ValueError("params['W1']: expected at least one layer (L >= 1), got L = 0")
+    check_shape(x, "x", (None, D))
+    check_shape(params["b1"], "params['b1']", (L, K))
+    check_shape(params["W2"], "params['W2']", (L, K, D))
+    check_shape(params["b2"], "params['b2']", (L, D))
+    H = resolve_window(window, L)
+    if skip == "simplex":
+        if "mu" not in params:
+            raise ValueError("params: missing 'mu' (the mixing logits, shape (L, H))")
+        as_float_array(params["mu"], "params['mu']")
+        check_shape(params["mu"], "params['mu']", (L, H))
+    return L, H
+
+
+def stack_forward(x, params, *, skip: str = "simplex", window=3, weights: str = "projection"):
+    """Run the stack from ``x_0 = x`` for ``L`` layers.
+
+    Parameters
+    ----------
+    x : array, shape (N, D)
+        The first state ``x_0``.
+    params : dict
+        ``W1`` (L, D, K), ``b1`` (L, K), ``W2`` (L, K, D), ``b2`` (L, D); for ``skip="simplex"``
+        also ``mu`` (L, H).
+    skip : {"dense", "residual", "simplex"}
+    window : int or "all"
+        History window ``H`` of the simplex mixing.
+    weights : {"projection", "softmax"}
+        How ``alpha_l`` is made from ``mu_l``.
+
+    Returns
+    -------
+    xL : array, shape (N, D)
+        The last state.
+    cache : StackCache (holds every state, every skip signal and every alpha)
+
+    Notes
+    -----
+    Document 000 (``seeds/000_ac78bcd1e5cff0c8.txt``), section 1: the naive dense skip
+    ``x_(l+1) = F(x_l) + sum_(k<=l) x_k`` against the simplex mixing ``h_l = sum alpha_k x_k``
+    with ``sum alpha_k = 1``, ``alpha_k >= 0``; the residual ``x_(l+1) = F(x_l) + x_l`` of
+    section 2. DESIGN.md section 7.
+    """
+    L, H = _validate(x, params, skip, window, weights)
+    xp = get_xp(x)
+    N, D = x.shape
+    states = xp.empty((L + 1, N, D), dtype=x.dtype)
+    skips = xp.empty((L, N, D), dtype=x.dtype)
+    states[0] = x
+    running = xp.array(x, copy=True)                   # sum_(k<=l) x_k for the dense skip
+    f_caches, alphas = [], []
+    w_cache = None
+    if skip == "simplex":                               # alpha_l = P(mu_l) for every layer at once
+        alpha_all, w_cache = layer_weights_forward(params["mu"], weights=weights)
+    for l in range(L):
+        f, fc = mlp_forward(states[l], {k: params[k][l] for k in _F_KEYS}, activation="relu")
+        if skip == "residual":
+            h, a = states[l], None
+        elif skip == "dense":
+            h, a = running, None
+        else:
+            m = min(l + 1, H)
+            a = alpha_all[l, :m]
+            # h_l = sum_j alpha_j x_(l-j): states lo..l in order meet alpha reversed
+            h = xp.tensordot(a[::-1], states[l - m + 1:l + 1], axes=(0, 0))
+        skips[l] = h
+        states[l + 1] = f + h
+        if skip == "dense":
+            running = running + states[l + 1]
+        f_caches.append(fc)
+        alphas.append(a)
+    mu_shape = tuple(params["mu"].shape) if "mu" in params else (L, H)
+    cache = StackCache(states, skips, tuple(f_caches), tuple(alphas), w_cache, skip, H,
+                       weights, mu_shape)
+    return states[L], cache
+
+
+def stack_state_gradients(dout, cache: StackCache):
+    """Reverse sweep through the stack: parameter gradients and ``dL/dx_l`` for every state.
+
+    Returns
+    -------
+    grads : dict
+        ``W1``, ``b1``, ``W2``, ``b2``, ``mu`` (zeros unless ``skip="simplex"``).
+    dstates : array, shape (L+1, N, D)
+        ``dstates[l] = dL/dx_l`` summed over every path from ``x_l`` to the output.
+    """
+    states = cache.states
+    xp = get_xp(states)
+    L = states.shape[0] - 1
+    dstates = xp.zeros_like(states)
+    dstates[L] = dout
+    grads = {k: None for k in _F_KEYS}
+    per_layer = {k: [None] * L for k in _F_KEYS}
+    dalpha_all = xp.zeros(cache.mu_shape, dtype=states.dtype)
+    suffix = xp.zeros_like(dout)                        # dense: sum_(l' >= l) dL/dx_(l'+1)
+    for l in range(L - 1, -1, -1):
+        g = dstates[l + 1]                              # complete: x_(l+1) feeds only layers > l
+        # x_(l+1) = F_l(x_l) + h_l : the F path
+        gF = mlp_backward(g, cache.f_caches[l])
+        dstates[l] += gF["x"]
+        for k in _F_KEYS:
+            per_layer[k][l] = gF[k]
+        # the skip path
+        if cache.skip == "residual":                    # h_l = x_l
+            dstates[l] += g
+        elif cache.skip == "dense":                     # h_l = sum_(k<=l) x_k: x_l feeds h_(l') for l' >= l
+            suffix = suffix + g
+            dstates[l] += suffix
+        else:                                           # h_l = sum_j alpha_j x_(l-j)
+            a = cache.alphas[l]
+            m = a.shape[0]
+            window = states[l - m + 1:l + 1]            # x_(l-m+1) .. x_l
+            dalpha_all[l, :m] = xp.tensordot(window, g, axes=([1, 2], [0, 1]))[::-1]  # <g, x_(l-j)>
+            dstates[l - m + 1:l + 1] += a[::-1][:, None, None] * g         # dx_(l-j) += alpha_j g
+    for k in _F_KEYS:
+        grads[k] = xp.stack(per_layer[k])
+    # alpha_l = P(mu_l) for every layer at once (unused lags get zero gradient)
+    grads["mu"] = (mixing_weights_backward(dalpha_all, cache.w_cache)["mu"] if cache.w_cache is not None
+                   else dalpha_all)
+    return grads, dstates
+
+
+def stack_backward(dout, cache: StackCache):
+    """Gradients of :func:`stack_forward` through the whole stack (every path through the history).
+
+    Parameters
+    ----------
+    dout : array, shape (N, D)
+        ``dL/dx_L``.
+
+    Returns
+    -------
+    dict with ``x`` (N, D), ``W1``, ``b1``, ``W2``, ``b2`` and ``mu`` (zeros for the dense and
+    residual skips).
+    """
+    grads, dstates = stack_state_gradients(dout, cache)
+    grads["x"] = dstates[0]
+    return grads

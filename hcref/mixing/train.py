@@ -1,0 +1,146 @@
+"""The digits experiment of lesson 01: train a deep mixing stack and watch its support.
+
+:func:`train_classifier` trains :func:`hcref.mixing.model.model_forward` with Adam on
+mini-batches of a :class:`hcref.data.Dataset` (passed in; this module does not load data),
+tracks the support of the mixing weights at every step (:class:`SupportTracker`), keeps
+snapshots of the alpha matrix, and reports train/test accuracy.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..backend import asarray, get_xp, to_numpy
+from ..blocks import cross_entropy_backward, cross_entropy_forward
+from ..optim import Adam
+from ..training import DivergenceError, run_steps
+from .diagnostics import SupportTracker, alpha_matrix
+from .model import init_model, model_backward, model_forward
+
+__all__ = ["TrainConfig", "TrainResult", "train_classifier", "accuracy", "loss_and_grads"]
+
+
+class TrainConfig(NamedTuple):
+    skip: str = "simplex"
+    window: object = 4
+    weights: str = "projection"
+    depth: int = 24
+    width: int = 32
+    hidden: int = 32
+    branch_scale: float = 0.1
+    steps: int = 300
+    batch: int = 64
+    lr: float = 3e-3
+    n_snapshots: int = 4
+    mu_scale: float = 1.0        # logits are mu_scale * theta with theta the trained parameter
+    seed: int = 0
+
+
+class TrainResult(NamedTuple):
+    params: dict                # model parameters (``mu`` = the logits themselves)
+    history: list               # per step: loss (+ pruned fraction for simplex)
+    train_acc: float
+    test_acc: float
+    snapshots: list             # [(step, alpha (L, H) host matrix)], simplex only
+    support: list               # SupportTracker.history (per step), simplex only
+    came_back: int              # connections pruned at some point and active at the end
+    diverged: bool
+
+
+def _logits_params(params, mu_scale):
+    """Model parameters with the mixing logits ``mu = mu_scale * theta`` (``theta`` stored as ``mu``)."""
+    if "mu" not in params or mu_scale == 1.0:
+        return params
+    return {**params, "mu": mu_scale * params["mu"]}
+
+
+def loss_and_grads(params, x, y, *, skip, window, weights, mu_scale: float = 1.0):
+    """Mean cross-entropy of the classifier and the gradient of every parameter.
+
+    The stored ``params["mu"]`` is ``theta`` with logits ``mu = mu_scale * theta``: with Adam,
+    whose steps have size about ``lr`` in every coordinate, ``mu_scale`` is the logits' own
+    learning-rate multiplier.
+    """
+    logits, cache = model_forward(x, _logits_params(params, mu_scale), skip=skip, window=window,
+                                  weights=weights)
+    loss, lc = cross_entropy_forward(logits, y)
+    grads = model_backward(cross_entropy_backward(1.0, lc)["x"], cache)
+    grads = {k: grads[k] for k in params}
+    if "mu" in grads:
+        grads["mu"] = mu_scale * grads["mu"]           # mu = mu_scale * theta
+    return loss, grads
+
+
+def accuracy(params, x, y, *, skip, window, weights, chunk: int = 512) -> float:
+    """Fraction of rows of ``x`` classified as ``y``."""
+    xp = get_xp(x)
+    correct = 0
+    for i in range(0, x.shape[0], chunk):
+        logits, _ = model_forward(x[i:i + chunk], params, skip=skip, window=window, weights=weights)
+        correct += int(xp.sum(xp.argmax(logits, axis=1) == y[i:i + chunk]))
+    return correct / max(x.shape[0], 1)
+
+
+def train_classifier(data, cfg: TrainConfig, rng, *, checkpoint: str | None = None,
+                     desc: str | None = None, like=None) -> TrainResult:
+    """Train a mixing-stack classifier on ``data`` with Adam.
+
+    Parameters
+    ----------
+    data : Dataset-like with ``x_train`` (N, D_in), ``y_train`` (N,), ``x_test``, ``y_test``
+    cfg : TrainConfig
+    rng : numpy.random.Generator (initialisation and mini-batches)
+    checkpoint : str, optional (resume file for :func:`hcref.training.run_steps`)
+
+    Returns
+    -------
+    TrainResult. When the loss stops being finite the run stops, ``diverged`` is True and the
+    accuracies are those of the initial parameters.
+
+    Notes
+    -----
+    Document 000, section 3 ("Structural sparsity stability"): the support of
+    ``alpha_l = P(mu_l)`` is recorded at every step; connections that leave it are pruned,
+    those that return re-enter.
+    """
+    x_tr, y_tr = asarray(data.x_train, like=like), asarray(data.y_train, like=like)
+    x_te, y_te = asarray(data.x_test, like=like), asarray(data.y_test, like=like)
+    n_classes = int(to_numpy(y_tr).max()) + 1
+    params = init_model(rng, x_tr.shape[1], cfg.width, cfg.hidden, n_classes, cfg.depth,
+                        window=cfg.window, branch_scale=cfg.branch_scale, like=x_tr)
+    if cfg.skip != "simplex":
+        params.pop("mu")
+    kw = dict(skip=cfg.skip, window=cfg.window, weights=cfg.weights)
+    simplex = cfg.skip == "simplex"
+
+    def alphas(p):
+        return alpha_matrix(_logits_params(p, cfg.mu_scale), window=cfg.window, weights=cfg.weights)
+
+    tracker = SupportTracker(alphas(params)) if simplex else None
+    snap_at = {round(i * cfg.steps / max(cfg.n_snapshots - 1, 1)) for i in range(cfg.n_snapshots)}
+    snapshots = [(0, alphas(params))] if simplex else []
+    init_params = params
+
+    def step_fn(p, rng, step):
+        idx = rng.choice(x_tr.shape[0], size=min(cfg.batch, x_tr.shape[0]), replace=False)
+        loss, grads = loss_and_grads(p, x_tr[idx], y_tr[idx], mu_scale=cfg.mu_scale, **kw)
+        return grads, {"loss": loss}
+
+    def on_step(p, step, history):
+        if not simplex:
+            return
+        a = alphas(p)
+        rec = tracker.update(a, step + 1)
+        history[-1]["pruned_fraction"] = rec["pruned_fraction"]
+        if step + 1 in snap_at and step + 1 > 0:
+            snapshots.append((step + 1, a))
+
+    diverged = False
+    try:
+        params, history = run_steps(step_fn, params, Adam(lr=cfg.lr), rng, cfg.steps, checkpoint=checkpoint,
+                                    every=100, desc=desc, tag=f"mixing-{tuple(cfg)}", on_step=on_step)
+    except DivergenceError:
+        diverged, params, history = True, init_params, []
+    model = _logits_params(params, cfg.mu_scale)
+    return TrainResult(model, history, accuracy(model, x_tr, y_tr, **kw), accuracy(model, x_te, y_te, **kw),
+                       snapshots, tracker.history if tracker else [],
+                       tracker.came_back() if tracker else 0, diverged)
