@@ -4,6 +4,12 @@ import os
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one BLAS thread per xdist worker: the workers already fill the cores, and oversubscribed
+    # OpenBLAS threads slow small matrix products down by orders of magnitude
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
@@ -13,6 +19,14 @@ settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("intense", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    try:  # numpy may have been imported before this file: limit the pools it already opened
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(1)
+    except ImportError:  # threadpoolctl comes with scikit-learn; without it the variables above apply
+        pass
 
 
 def _gpu_ok() -> bool:
