@@ -1,0 +1,330 @@
+"""Discretised leaky ResNet of Jacot & Kaiser: forward, regularised cost, and the backward pass
+written with the paper's backward variables ``B_l``.
+
+Layout (the paper's): samples are the *columns*, ``A_l in R^(w x N)``.
+
+Forward (seed 003, section 4, "Discretization Scheme")::
+
+    A_0 = U_in X                                                       (Appendix B: input map)
+    A_l = (1 - rho_l L~) A_(l-1) + rho_l W_l sigma(A_(l-1)),   l = 1..L   (section 4)
+    Y^  = U_out A_L                                                    (Appendix B: output map)
+
+with ``sigma(z) = [relu(z); 1]`` (section 2: the appended 1 makes the last column of
+``W_l in R^(w x (w+1))`` a bias) and layer steps ``rho_l > 0`` with ``sum rho_l = 1``
+(a sum ``c != 1`` integrates over ``[0, c]``, section 2.1).
+
+Cost (section 4, with the mean-squared error of section 2)::
+
+    L(theta) = C(Y^) + lambda / (2 L~) sum_l rho_l ||W_l||_F^2,     C(Y^) = (1/N) ||Y - Y^||_F^2
+
+Backward variables (section 2.4, discrete form of ``-d_p B = sigma'(A) . [W^T B] - L~ B``)::
+
+    B_l = -(1/lambda) dC/dA_l
+    B_L = (2 / (lambda N)) U_out^T (Y - Y^)
+    B_(l-1) = (1 - rho_l L~) B_l + rho_l sigma'(A_(l-1)) . [V_l^T B_l]     (V_l = W_l[:, :w])
+    dL/dW_l = rho_l lambda (W_l / L~ - B_l sigma(A_(l-1))^T)
+
+so a critical point satisfies ``W_l = L~ B_l sigma(A_(l-1))^T`` (section 2.4). The pair
+``(A_(l-1), B_l)`` is therefore "layer l" everywhere in :mod:`hcref.leaky.hamiltonian`.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..backend import get_xp, as_float_array, check_shape
+from ..blocks import affine_forward, affine_backward, mse_forward, mse_backward
+
+__all__ = ["sigma", "init_params", "check_rho", "leaky_forward", "leaky_backward",
+           "cost_forward", "cost_backward", "backward_variables", "LeakyCache", "CostCache"]
+
+
+def sigma(A):
+    """``sigma(A) = [relu(A); 1]``, shape (w + 1, N) from (w, N) (seed 003, section 2)."""
+    xp = get_xp(A)
+    out = xp.empty((A.shape[0] + 1,) + A.shape[1:], dtype=A.dtype)
+    xp.maximum(A, 0, out=out[:-1])
+    out[-1] = 1
+    return out
+
+
+def init_params(rng, d_in: int, d_out: int, w: int, L: int, *, scale: float = 1.0, like=None,
+                dtype="float64"):
+    """Initial parameters: ``W`` Gaussian with std ``scale / sqrt(w + 1)``; ``U_in`` (w, d_in) with
+    orthonormal columns and ``U_out`` (d_out, w) with orthonormal rows (fixed or learned maps of
+    Appendix B). Randomness from the host Generator ``rng``."""
+    from ..backend import asarray
+    if w < max(d_in, d_out):
+        raise ValueError(f"w: the width must be at least the input and output dimensions "
+                         f"({d_in}, {d_out}), got {w}")
+    W = rng.standard_normal((L, w, w + 1)) * (scale / (w + 1) ** 0.5)
+    q_in, _ = _qr(rng.standard_normal((w, d_in)))
+    q_out, _ = _qr(rng.standard_normal((w, d_out)))
+    return {k: asarray(v, like=like, dtype=dtype) for k, v in
+            (("W", W), ("U_in", q_in), ("U_out", q_out.T.copy()))}
+
+
+def _qr(a):
+    xp = get_xp(a)
+    return xp.linalg.qr(a)
+
+
+def check_rho(rho, L_tilde: float, L: int | None = None):
+    """Validate layer steps: shape (L,), finite, positive, and ``rho_l L~ < 1`` (section 4)."""
+    rho = as_float_array(rho, "rho", ndim=1)
+    if L is not None:
+        check_shape(rho, "rho", (L,))
+    xp = get_xp(rho)
+    if not float(L_tilde) >= 0:
+        raise ValueError(f"L_tilde: expected a non-negative effective depth, got {L_tilde}")
+    if bool(xp.any(rho <= 0)):
+        raise ValueError("rho: layer steps must be positive")
+    worst = float(xp.max(rho)) * float(L_tilde)
+    if worst >= 1:
+        raise ValueError(f"rho: max_l rho_l * L_tilde = {worst:.4g} >= 1 makes the skip factor "
+                         "(1 - rho_l L~) non-positive (section 4); use more layers or smaller steps")
+    return rho
+
+
+class LeakyCache(NamedTuple):
+    x: object          # (d_in, N) input, columns are samples
+    A: object          # (L+1, w, N) representations A_0..A_L
+    S: object          # (L, w+1, N) sigma(A_0)..sigma(A_(L-1))
+    W: object          # (L, w, w+1)
+    rho: object        # (L,)
+    L_tilde: float
+    in_cache: object   # blocks.affine cache of A_0^T = X^T U_in^T
+    out_cache: object  # blocks.affine cache of Y^^T = A_L^T U_out^T
+
+
+def _validate(x, params):
+    x = as_float_array(x, "x", ndim=2)
+    W = as_float_array(params["W"], "params['W']", ndim=3)
+    L, w = W.shape[0], W.shape[1]
+    check_shape(W, "params['W']", (L, w, w + 1))
+    U_in = as_float_array(params["U_in"], "params['U_in']", ndim=2)
+    U_out = as_float_array(params["U_out"], "params['U_out']", ndim=2)
+    check_shape(U_in, "params['U_in']", (w, x.shape[0]))
+    check_shape(U_out, "params['U_out']", (None, w))
+    return x, W, U_in, U_out
+
+
+def leaky_forward(x, params, *, rho, L_tilde: float, validate: bool = True):
+    """Forward pass of the discretised leaky ResNet (seed 003, section 4; maps of Appendix B).
+
+    Parameters
+    ----------
+    x : array, shape (d_in, N)
+        Inputs as columns (the paper's ``X``).
+    params : dict
+        ``W`` : array, shape (L, w, w+1), the ``W_l`` (last column = bias);
+        ``U_in`` : array, shape (w, d_in); ``U_out`` : array, shape (d_out, w).
+    rho : array, shape (L,)
+        Layer steps, positive, ``rho_l L~ < 1``.
+    L_tilde : float
+        Effective depth (leakage) ``L~``.
+
+    Returns
+    -------
+    y : array, shape (d_out, N)
+    cache : LeakyCache
+
+    Notes
+    -----
+    ``A_l = (1 - rho_l L~) A_(l-1) + rho_l W_l sigma(A_(l-1))`` (seed 003, section 4). The loop
+    writes into preallocated stacks: ``S[l-1]`` receives ``relu(A_(l-1))`` in place, the product
+    ``(rho_l W_l) sigma(A_(l-1))`` goes straight into ``A[l]`` and the skip term is added in place.
+    """
+    if validate:
+        x, W, U_in, U_out = _validate(x, params)
+        rho = check_rho(rho, L_tilde, params["W"].shape[0])
+    else:
+        W, U_in, U_out = params["W"], params["U_in"], params["U_out"]
+    xp = get_xp(x, W)
+    L, w, N = W.shape[0], W.shape[1], x.shape[1]
+    dtype = xp.result_type(x, W)
+    A = xp.empty((L + 1, w, N), dtype=dtype)
+    S = xp.empty((L, w + 1, N), dtype=dtype)
+    S[:, w] = 1                                               # the appended constant of sigma
+    a0, in_cache = affine_forward(x.T, {"W": U_in.T, "b": xp.zeros(w, dtype=dtype)})
+    A[0] = a0.T                                               # A_0 = U_in X
+    rho_h = [float(r) for r in rho]                           # host scalars (one transfer)
+    rhoW = W * xp.asarray(rho, dtype=dtype)[:, None, None]    # rho_l W_l, once per call
+    tmp = xp.empty((w, N), dtype=dtype)
+    for l in range(1, L + 1):
+        s = S[l - 1]
+        xp.maximum(A[l - 1], 0, out=s[:w])                    # sigma(A_(l-1))
+        xp.dot(rhoW[l - 1], s, out=A[l])                      # rho_l W_l sigma(A_(l-1))
+        xp.multiply(A[l - 1], 1.0 - rho_h[l - 1] * L_tilde, out=tmp)
+        A[l] += tmp                                           # + (1 - rho_l L~) A_(l-1)
+    y, out_cache = affine_forward(A[L].T, {"W": U_out.T, "b": xp.zeros(U_out.shape[0], dtype=dtype)})
+    return y.T, LeakyCache(x, A, S, W, rho, float(L_tilde), in_cache, out_cache)
+
+
+def _sweep(B_L, cache: LeakyCache, keep_B: bool = False):
+    """The discrete backward recursion of section 2.4, run from ``B_L`` down to ``B_0``.
+
+    Returns ``B_0``, ``M`` (L, w, w+1) with ``M_l = B_l sigma(A_(l-1))^T`` and, when ``keep_B``,
+    the stack (L+1, w, N) of all ``B_l``. The recursion is linear, so seeded with
+    ``-(1/lambda) dC/dA_L`` it yields the paper's ``B_l`` and seeded with an upstream gradient
+    it yields plain adjoints ``dOut/dA_l``.
+    """
+    A, S, W, rho, Lt = cache.A, cache.S, cache.W, cache.rho, cache.L_tilde
+    xp = get_xp(B_L)
+    L, w, N = W.shape[0], W.shape[1], A.shape[2]
+    dtype = B_L.dtype
+    M = xp.empty((L, w, w + 1), dtype=dtype)
+    Bs = xp.empty((L + 1, w, N), dtype=dtype) if keep_B else None
+    rho_h = [float(r) for r in rho]
+    B = xp.array(B_L, dtype=dtype, copy=True, order="C")
+    nxt = xp.empty_like(B)
+    mask = xp.empty_like(B)
+    if keep_B:
+        Bs[L] = B
+    for l in range(L, 0, -1):
+        s = S[l - 1]
+        # forward: A_l = ... + rho_l W_l sigma(A_(l-1))  =>  dW_l-part  M_l = B_l sigma(A_(l-1))^T
+        xp.dot(B, s.T, out=M[l - 1])
+        # forward: rho_l V_l relu(A_(l-1))  =>  rho_l relu'(A_(l-1)) . (V_l^T B_l)
+        xp.dot(W[l - 1, :, :w].T, B, out=nxt)
+        xp.sign(s[:w], out=mask)                              # relu' = 1[A > 0] (s >= 0)
+        mask *= rho_h[l - 1]
+        nxt *= mask
+        # forward: (1 - rho_l L~) A_(l-1)  =>  + (1 - rho_l L~) B_l
+        B *= 1.0 - rho_h[l - 1] * Lt
+        B += nxt
+        if keep_B:
+            Bs[l - 1] = B
+    return B, M, Bs
+
+
+def leaky_backward(dout, cache: LeakyCache):
+    """Gradients of ``sum(y * dout)`` for :func:`leaky_forward`.
+
+    Parameters
+    ----------
+    dout : array, shape (d_out, N)
+    cache : LeakyCache
+
+    Returns
+    -------
+    dict with ``x`` (d_in, N), ``W`` (L, w, w+1), ``U_in`` (w, d_in), ``U_out`` (d_out, w).
+
+    Notes
+    -----
+    Adjoint form of the recursion of seed 003, section 2.4: ``G_(l-1) = (1 - rho_l L~) G_l +
+    rho_l sigma'(A_(l-1)) . (V_l^T G_l)``, ``dW_l = rho_l G_l sigma(A_(l-1))^T``.
+    """
+    xp = get_xp(dout)
+    g_out = affine_backward(dout.T, cache.out_cache)          # Y^^T = A_L^T U_out^T
+    G0, M, _ = _sweep(g_out["x"].T, cache)                    # A_l recursion
+    dW = M * xp.asarray(cache.rho, dtype=M.dtype)[:, None, None]
+    g_in = affine_backward(G0.T, cache.in_cache)              # A_0^T = X^T U_in^T
+    return {"x": g_in["x"].T, "W": dW, "U_in": g_in["W"].T, "U_out": g_out["W"].T}
+
+
+class CostCache(NamedTuple):
+    net: LeakyCache
+    mse: object
+    lam: float
+    lam_maps: float
+    U_in: object
+    U_out: object
+    keep_B: bool
+
+
+def cost_forward(x, y, params, *, rho, L_tilde: float, lam: float, lam_maps: float = 0.0,
+                 keep_B: bool = False, validate: bool = True):
+    """Regularised cost ``C(Y^) + lambda/(2 L~) sum_l rho_l ||W_l||_F^2`` (seed 003, section 4).
+
+    Parameters
+    ----------
+    x : array, shape (d_in, N);  y : array, shape (d_out, N), targets ``f*(X)``
+    params : dict as in :func:`leaky_forward`
+    rho : array, shape (L,);  L_tilde : float;  lam : float, ``lambda > 0``
+    lam_maps : float
+        Optional weight decay ``lam_maps/2 (||U_in||^2 + ||U_out||^2)`` on learned maps (0 default).
+    keep_B : bool
+        Keep every backward variable ``B_l``; :func:`cost_backward` then also returns ``"B"``.
+
+    Returns
+    -------
+    loss : 0-d array;  cache : CostCache
+
+    Notes
+    -----
+    ``C(A) = (1/N) ||f*(X) - A||_F^2`` is the paper's MSE (sections 2, 2.4), i.e. twice
+    :func:`hcref.blocks.mse_forward` on the transposed (rows-are-samples) arrays.
+    """
+    if not lam > 0:
+        raise ValueError(f"lam: expected a positive regularisation lambda, got {lam}")
+    if validate:
+        y = as_float_array(y, "y", ndim=2)
+    yhat, net = leaky_forward(x, params, rho=rho, L_tilde=L_tilde, validate=validate)
+    if validate:
+        check_shape(y, "y", tuple(yhat.shape))
+    xp = get_xp(yhat)
+    half, mcache = mse_forward(yhat.T, y.T)                   # sum r^2 / (2N)
+    W = net.W
+    sq = xp.sum(W * W, axis=(1, 2))
+    reg = lam / (2.0 * L_tilde) * float(xp.dot(xp.asarray(net.rho, dtype=sq.dtype), sq)) \
+        if L_tilde > 0 else _zero_depth()
+    loss = 2.0 * half + reg
+    U_in, U_out = params["U_in"], params["U_out"]
+    if lam_maps:
+        loss += 0.5 * lam_maps * float(xp.sum(U_in * U_in) + xp.sum(U_out * U_out))
+    return xp.asarray(loss, dtype=yhat.dtype), CostCache(net, mcache, float(lam), float(lam_maps),
+                                                         U_in, U_out, keep_B)
+
+
+def _zero_depth():
+    raise ValueError("L_tilde: the regulariser lambda/(2 L~) needs L_tilde > 0")
+
+
+def cost_backward(dloss, cache: CostCache):
+    """Gradients of :func:`cost_forward`, through the paper's backward variables ``B_l``.
+
+    Returns
+    -------
+    dict with ``x``, ``y``, ``W``, ``U_in``, ``U_out`` (shapes of the inputs) and, when the forward
+    was called with ``keep_B``, ``B`` : array (L+1, w, N), the ``B_l`` of the unit loss.
+
+    Notes
+    -----
+    ``B_L = -(1/lambda) dC/dA_L = 2/(lambda N) U_out^T (Y - Y^)`` and the recursion of
+    seed 003, section 2.4 (see the module docstring); ``dW_l = rho_l lambda (W_l/L~ - B_l
+    sigma(A_(l-1))^T)`` so that ``W_l = L~ B_l sigma(A_(l-1))^T`` at a critical point.
+    """
+    net, lam = cache.net, cache.lam
+    xp = get_xp(net.A)
+    dloss = float(dloss)
+    dyhat = 2.0 * mse_backward(1.0, cache.mse)["x"]           # C = 2 * mse: dC/dY^ (rows layout)
+    g_out = affine_backward(dyhat, net.out_cache)             # Y^^T = A_L^T U_out^T
+    B_L = g_out["x"].T * (-1.0 / lam)                         # B_L = -(1/lambda) dC/dA_L
+    B0, M, Bs = _sweep(B_L, net, keep_B=cache.keep_B)         # B_(l-1) from B_l
+    # L = ... + lambda/(2L~) sum rho_l ||W_l||^2 and dC/dW_l = -lambda rho_l B_l sigma^T
+    dW = M
+    dW *= -lam
+    dW += (lam / net.L_tilde) * net.W
+    dW *= xp.asarray(net.rho, dtype=dW.dtype)[:, None, None] * dloss
+    g_in = affine_backward((-lam * dloss) * B0.T, net.in_cache)   # dC/dA_0 = -lambda B_0
+    dU_out = g_out["W"].T * dloss
+    dU_in = g_in["W"].T
+    if cache.lam_maps:
+        dU_in = dU_in + (cache.lam_maps * dloss) * cache.U_in
+        dU_out = dU_out + (cache.lam_maps * dloss) * cache.U_out
+    grads = {"x": g_in["x"].T, "y": (-dloss) * dyhat.T, "W": dW, "U_in": dU_in, "U_out": dU_out}
+    if cache.keep_B:
+        grads["B"] = Bs
+    return grads
+
+
+def backward_variables(x, y, params, *, rho, L_tilde: float, lam: float):
+    """All representations and backward variables of one network and data set.
+
+    Returns
+    -------
+    A : array, shape (L+1, w, N);  B : array, shape (L+1, w, N), ``B_l = -(1/lambda) dC/dA_l``
+    (seed 003, section 2.4).
+    """
+    _, cache = cost_forward(x, y, params, rho=rho, L_tilde=L_tilde, lam=lam, keep_B=True)
+    return cache.net.A, cost_backward(1.0, cache)["B"]

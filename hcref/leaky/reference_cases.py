@@ -1,0 +1,65 @@
+"""Reference-vector cases of document 003 (DESIGN section 5): one small leaky ResNet's
+regularised cost with all gradients, and the Hamiltonian quantities of one state."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..reference import register_mechanism, register_case
+from .network import cost_forward, cost_backward
+from .hamiltonian import hamiltonian, cost_of_identity
+
+_NET_KEYS = ("W", "U_in", "U_out")
+
+
+def _cost(config, inputs, dout):
+    params = {k: inputs[k] for k in _NET_KEYS}
+    loss, cache = cost_forward(inputs["x"], inputs["y"], params, rho=inputs["rho"],
+                               L_tilde=config["L_tilde"], lam=config["lam"], keep_B=True)
+    g = cost_backward(float(dout["loss"]), cache)
+    outs = {"loss": np.asarray(loss), "A": cache.net.A, "B": g["B"]}
+    grads = {k: g[k] for k in ("x", "y") + _NET_KEYS}
+    grads["rho"] = np.zeros_like(inputs["rho"])             # rho is a fixed schedule, not differentiated
+    return outs, grads
+
+
+def _make_cost(rng):
+    d_in, d_out, w, L, N = 3, 2, 5, 4, 6
+    inputs = {"x": rng.standard_normal((d_in, N)), "y": rng.standard_normal((d_out, N)),
+              "W": rng.standard_normal((L, w, w + 1)) * 0.4, "U_in": rng.standard_normal((w, d_in)) * 0.5,
+              "U_out": rng.standard_normal((d_out, w)) * 0.5, "rho": np.array([0.1, 0.3, 0.4, 0.2])}
+    return inputs, {"loss": np.asarray(1.0), "A": np.zeros((L + 1, w, N)), "B": np.zeros((L + 1, w, N))}
+
+
+def _ham(config, inputs, dout):
+    A, B, Lt = inputs["A"], inputs["B"], config["L_tilde"]
+    H = hamiltonian(A, B, Lt)
+    outs = {"H": np.asarray(H), "coi": np.asarray(cost_of_identity(A, gamma=config["gamma0"])),
+            "coi_nobias": np.asarray(cost_of_identity(A, gamma=config["gamma0"], bias=False))}
+    # dH/dA = L~ (relu'(A) . [sigma(A) B^T B]_(1:w) - B), dH/dB = L~ (B K - A)  (Hamilton's equations)
+    S = np.vstack([np.maximum(A, 0), np.ones((1, A.shape[1]))])
+    dA = Lt * ((A > 0) * (S @ B.T @ B)[:-1] - B)
+    dB = Lt * (B @ (S.T @ S) - A)
+    g = float(dout["H"])
+    return outs, {"A": g * dA, "B": g * dB}
+
+
+def _make_ham(rng):
+    w, N = 4, 7
+    return ({"A": rng.standard_normal((w, N)), "B": rng.standard_normal((w, N))},
+            {"H": np.asarray(1.0), "coi": np.asarray(0.0), "coi_nobias": np.asarray(0.0)})
+
+
+register_mechanism("leaky.cost", _cost)
+register_case("leaky_cost_small", "leaky.cost",
+              {"L_tilde": 1.5, "lam": 0.1, "cost": "(1/N)||Y - U_out A_L||_F^2 + lam/(2 L_tilde) sum rho_l ||W_l||_F^2",
+               "convention": "columns are samples; A_l = (1 - rho_l L~) A_(l-1) + rho_l W_l [relu(A_(l-1)); 1]; "
+                             "A_0 = U_in x; W_l is (w, w+1), last column = bias; B_l = -(1/lam) dC/dA_l; "
+                             "grads are of the loss only (dout for A and B is zero); rho not differentiated"},
+              _make_cost)
+register_mechanism("leaky.hamiltonian", _ham)
+register_case("leaky_hamiltonian_state", "leaky.hamiltonian",
+              {"L_tilde": 2.0, "gamma0": 1e-3,
+               "convention": "H = L~/2 ||B sigma(A)^T||_F^2 - L~ Tr[B A^T] (eq. 1); coi = Tr[A (K + g I)^-1 A^T], "
+                             "K = sigma(A)^T sigma(A) (bias) or relu(A)^T relu(A), g = gamma0 ||K||_op; "
+                             "grads are of H only (Hamilton's equations), dout for coi is zero"},
+              _make_ham)

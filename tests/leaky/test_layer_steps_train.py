@@ -1,0 +1,75 @@
+"""Layer-step schemes (seed 003, section 4) and the Appendix B training loop with resume."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from hcref.data import teacher_data
+from hcref.leaky.layer_steps import equidistant, irregular, adaptive_update, cap_steps, make_steps, positions
+from hcref.leaky.network import init_params, leaky_forward
+from hcref.leaky.train import train, evaluate
+
+
+def test_equidistant_and_irregular():
+    assert np.allclose(equidistant(5, 2.0), 0.2)
+    r = irregular(20, 0.8, 3.0)
+    assert abs(r.sum() - 1) < 1e-12 and np.all(r > 0)
+    assert r[0] < r[9] and r[-1] < r[10]                     # small steps at the ends, large in the middle
+    assert np.allclose(irregular(20, 0.0), 0.05)             # a = 0 is equidistant
+    assert positions(r)[-1] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="L"):
+        equidistant(3, 3.0)                                  # needs L > L~
+    with pytest.raises(ValueError, match="L"):
+        irregular(4, 0.9, 3.9)                               # needs L > (1 + a/4) L~
+    with pytest.raises(ValueError, match="a"):
+        irregular(10, 1.0)
+    with pytest.raises(ValueError, match="scheme"):
+        make_steps("cosine", 5, 1.0)
+
+
+@given(seed=st.integers(0, 2 ** 31 - 1), L=st.integers(4, 12), Lt=st.floats(0.5, 3.5))
+def test_cap_steps_keeps_rho_Ltilde_below_one(seed, L, Lt):
+    rng = np.random.default_rng(seed)
+    raw = rng.exponential(size=L) ** 3
+    if L <= Lt / 0.95:
+        with pytest.raises(ValueError):
+            cap_steps(raw, Lt)
+        return
+    r = cap_steps(raw, Lt)
+    assert abs(r.sum() - 1) < 1e-9 and np.all(r > 0)
+    assert np.max(r) * Lt < 1
+
+
+def test_adaptive_rule_equalises_relative_moves(rng):
+    """c_l = rho_l ||A_l|| / ||A_l - A_(l-1)||: a path whose moves are uneven gets steps that even them."""
+    p = init_params(rng, 4, 4, 8, 6, scale=3.0)
+    x = rng.standard_normal((4, 10))
+    rho, Lt = equidistant(6, 2.0), 2.0
+    _, c = leaky_forward(x, p, rho=rho, L_tilde=Lt)
+    new = adaptive_update(c.A, rho, Lt, floor=0.0)
+    num = np.linalg.norm(c.A[1:], axis=(1, 2))
+    den = np.linalg.norm(c.A[1:] - c.A[:-1], axis=(1, 2))
+    expect = rho * num / den
+    expect = expect / expect.sum()
+    if np.max(expect) * Lt < 0.95:
+        np.testing.assert_allclose(new, expect, rtol=1e-12)
+    assert np.max(new) * Lt < 1 and abs(new.sum() - 1) < 1e-12
+    with pytest.raises(ValueError, match="A"):
+        adaptive_update(c.A[:-1], rho, Lt)
+
+
+def test_train_adam_then_sgd_and_resume(tmp_path):
+    d = teacher_data(dims=(6, 2, 6), n_train=30, n_test=30, hidden=10)
+    kw = dict(w=8, L=5, L_tilde=2.0, lam=0.01, n_adam=30, n_sgd=10, lr_adam=3e-3, lr_sgd=1e-2,
+              scheme="adaptive", adapt_every=7)
+    full = train(d, **kw)
+    h = full.history
+    assert len(h) == 40 and h[-1]["loss"] < h[0]["loss"]
+    assert np.max(full.rho) * 2.0 < 1 and not np.allclose(full.rho, 0.2)   # adaptive steps moved
+    # interrupted run: only the Adam phase, then resume with the same checkpoint prefix
+    ck = str(tmp_path / "run")
+    train(d, **dict(kw, n_sgd=0), checkpoint=ck)
+    resumed = train(d, **kw, checkpoint=ck)
+    np.testing.assert_allclose(resumed.params["W"], full.params["W"], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(resumed.rho, full.rho)
+    err = evaluate(full.params, full.rho, d.x_test.T, d.y_test.T, 2.0)
+    assert np.isfinite(err) and err > 0
