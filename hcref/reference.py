@@ -8,7 +8,7 @@ A case file holds ``mechanism`` (str), ``config`` (JSON str), ``in.<name>``, ``d
 ``out.<name>`` and ``grad.<name>`` = gradient of ``sum(out * dout)`` with respect to ``in.<name>``.
 All arrays float64. Another implementation writes files in this format and runs ``check``.
 
-Registering: a document package defines ``hcref/<pkg>/reference_cases.py`` that calls
+Registering: a document package defines ``hcref/<pkg>/reference_cases*.py`` (found automatically) that calls
 :func:`register_mechanism` (how to compute outputs and gradients from inputs) and
 :func:`register_case` (a name, a mechanism, a config and a function making inputs and
 upstream gradients from a seeded Generator).
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import json
 import os
 import sys
@@ -31,8 +30,18 @@ __all__ = ["register_mechanism", "register_case", "cases", "export", "check", "m
 
 _MECHANISMS: dict[str, Callable] = {}
 _CASES: dict[str, tuple[str, dict, Callable]] = {}
-_CASE_MODULES = ["hcref.reference_blocks"] + [f"hcref.{p}.reference_cases" for p in
-                                              ("mixing", "hyper", "ode", "leaky", "ff")]
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _case_modules() -> list[str]:
+    """``hcref.reference_blocks`` and every ``hcref/<package>/reference_cases*.py``."""
+    mods = ["hcref.reference_blocks"]
+    for pkg in sorted(os.listdir(_PACKAGE_DIR)):
+        folder = os.path.join(_PACKAGE_DIR, pkg)
+        if os.path.isfile(os.path.join(folder, "__init__.py")):
+            mods += [f"hcref.{pkg}.{f[:-3]}" for f in sorted(os.listdir(folder))
+                     if f.startswith("reference_cases") and f.endswith(".py")]
+    return mods
 
 
 def register_mechanism(name: str, compute: Callable) -> None:
@@ -47,13 +56,8 @@ def register_case(case_name: str, mechanism: str, config: dict, make: Callable) 
 
 
 def _load_registry() -> None:
-    for mod in _CASE_MODULES:
-        try:
-            spec = importlib.util.find_spec(mod)
-        except ModuleNotFoundError:
-            spec = None
-        if spec is not None:
-            importlib.import_module(mod)
+    for mod in _case_modules():
+        importlib.import_module(mod)
 
 
 def cases() -> dict:

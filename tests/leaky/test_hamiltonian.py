@@ -128,7 +128,7 @@ def _converged_small_network():
     from hcref.leaky.network import cost_backward, backward_variables
     d = teacher_data(dims=(6, 2, 6), n_train=24, n_test=10, hidden=20, seed=3)
     x, y = d.x_train.T.copy(), d.y_train.T.copy()
-    L, w, Lt, lam = 10, 8, 3.0, 0.05
+    L, w, Lt, lam = 10, 8, 3.0, 0.15      # lambda large enough for L-BFGS to converge tightly (|W_l| ~ 3.5)
     p = init_params(np.random.default_rng(0), 6, 6, w, L)
     rho = np.full(L, 1 / L)
 
@@ -137,7 +137,7 @@ def _converged_small_network():
         loss, c = cost_forward(x, y, q, rho=rho, L_tilde=Lt, lam=lam, validate=False)
         return float(loss), cost_backward(1.0, c)["W"].ravel()
     r = minimize(f, p["W"].ravel(), jac=True, method="L-BFGS-B",
-                 options=dict(maxiter=2500, gtol=1e-10, ftol=1e-16, maxcor=30))
+                 options=dict(maxiter=5000, gtol=1e-12, ftol=1e-18, maxcor=50))
     q = dict(p, W=r.x.reshape(p["W"].shape))
     A, B = backward_variables(x, y, q, rho=rho, L_tilde=Lt, lam=lam)
     g0 = float(np.max(np.abs(f(p["W"].ravel())[1])))

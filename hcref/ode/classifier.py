@@ -1,0 +1,210 @@
+"""The energy-flow classifier of the experiment document 002 cites (DESIGN section 7).
+
+    z0 = x A                      bias-free linear map to the d = 64 dimensional state
+    zT = ODESolve(field, z0, T)   RK4, dt = 0.1, 10 steps for T = 1
+    p  = softmax(zT Wout + bout)  readout, cross-entropy loss
+
+``field`` is an :class:`~hcref.ode.energy.EnergyField` (``dx/dt = -c1 grad E``) or the baseline
+:class:`~hcref.ode.energy.PlainField`. Gradients: exact reverse mode through the RK4 steps (the
+discrete adjoint) or, optionally, the continuous adjoint. Training: Nadam (lr 1e-3, eps 1e-3),
+batch 128, via :func:`hcref.training.run_steps` (progress bar, divergence guard, checkpoints).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import NamedTuple
+
+from ..backend import asarray, get_xp, as_float_array
+from ..blocks import affine_forward, affine_backward, cross_entropy_forward, cross_entropy_backward, init_affine
+from ..optim import Nadam
+from ..training import run_steps, DivergenceError
+from .adjoint import ode_forward, ode_backward
+from .energy import EnergyField, PlainField
+from .integrators import odeint
+
+__all__ = ["make_field", "init_classifier", "classifier_forward", "classifier_backward", "loss_and_grads",
+           "accuracy", "energy_increase_fraction", "train_classifier", "FIELD_KEYS"]
+
+FIELD_KEYS = ("W1", "b1", "W2", "b2")
+
+
+class ClassifierCache(NamedTuple):
+    c_in: object       # AffineCache of z0 = x A
+    c_ode: object      # ODECache
+    c_out: object      # AffineCache of the readout
+
+
+def make_field(kind: str, d: int = 64, hidden: int = 1024, c1: float = 5.0):
+    """``"plain"`` gives the baseline :class:`PlainField`; any energy kind an :class:`EnergyField`."""
+    if kind == "plain":
+        return PlainField(d, hidden)
+    return EnergyField(d, hidden, kind=kind, c1=c1)
+
+
+def init_classifier(rng, field, d_in: int, n_classes: int = 10, like=None, init: str = "glorot"):
+    """Parameters: ``A`` (d_in, d), the field's ``W1, b1, W2, b2`` (zero biases), ``Wout``, ``bout``.
+
+    ``init="glorot"`` (default: the Keras default of the cited notebook) draws every weight uniformly
+    on ``+-sqrt(6 / (fan_in + fan_out))``; ``init="he"`` uses normal weights of variance ``1 / fan_in``
+    for ``A`` and the readout and hcref's He initialisation for the field. Biases start at zero.
+    """
+    if init == "glorot":
+        def dense(a, b):
+            lim = (6.0 / (a + b)) ** 0.5
+            return asarray(rng.uniform(-lim, lim, (a, b)), like=like)
+        p = {"A": dense(d_in, field.dim)}
+        p.update(field.init_params(rng, like=like, scheme="glorot"))
+        p["Wout"] = dense(field.dim, n_classes)
+    elif init == "he":
+        p = {"A": init_affine(rng, d_in, field.dim, scale=d_in ** -0.5, like=like)["W"]}
+        p.update(field.init_params(rng, like=like, scheme="he"))
+        p["Wout"] = init_affine(rng, field.dim, n_classes, scale=field.dim ** -0.5, like=like)["W"]
+    else:
+        raise ValueError(f"init: expected 'glorot' or 'he', got {init!r}")
+    p["bout"] = asarray(rng.uniform(0, 0, n_classes), like=like)
+    return p
+
+
+def step_times(T: float, dt: float):
+    """Output times at every step: ``[0, h, 2h, ..., T]`` with ``h = T / ceil(T / dt)``.
+
+    The classifier solves with one step per interval, so the continuous adjoint re-anchors ``z`` on the
+    stored forward state at every step (the backward reconstruction of a gradient flow is unstable).
+    """
+    if not (T > 0 and dt > 0):
+        raise ValueError(f"T, dt: expected positive values, got T={T}, dt={dt}")
+    n = max(1, int(math.ceil(T / dt - 1e-9)))
+    return tuple(T * k / n for k in range(n + 1))
+
+
+def classifier_forward(x, params, *, field, T: float = 1.0, dt: float = 0.1, method: str = "rk4",
+                       gradient: str = "discrete"):
+    """Logits of the flow classifier.
+
+    Parameters
+    ----------
+    x : array, shape (N, d_in)
+    params : dict, see :func:`init_classifier`
+    field : VectorField; T : horizon; dt : step; method : integrator; gradient : "discrete" | "continuous"
+
+    Returns
+    -------
+    logits : array, shape (N, C); cache : ClassifierCache
+
+    Notes
+    -----
+    Document 002 (seeds/002_b8c262e6e847e26d.txt) section 2.3, experiment note; protocol in DESIGN
+    section 7 (bias-free input map, state dimension 64, RK4 with dt = 0.1 to T = 1).
+    """
+    as_float_array(x, "x", ndim=2)
+    xp = get_xp(x)
+    A = params["A"]
+    z0, c_in = affine_forward(x, {"W": A, "b": xp.zeros(A.shape[1], dtype=A.dtype)})
+    fp = {k: params[k] for k in FIELD_KEYS}
+    zs, c_ode = ode_forward(z0, fp, field=field, ts=step_times(T, dt), method=method, steps_per_interval=1,
+                            gradient=gradient)
+    logits, c_out = affine_forward(zs[-1], {"W": params["Wout"], "b": params["bout"]})
+    return logits, ClassifierCache(c_in, c_ode, c_out)
+
+
+def classifier_backward(dlogits, cache: ClassifierCache):
+    """Gradients ``{"x", "A", "W1", "b1", "W2", "b2", "Wout", "bout"}`` of ``sum(logits * dlogits)``."""
+    xp = get_xp(dlogits)
+    g_out = affine_backward(dlogits, cache.c_out)          # logits = zT Wout + bout
+    zs = cache.c_ode.zs
+    dzs = xp.zeros_like(zs)
+    dzs[-1] = g_out["x"]                                   # zT = zs[-1]
+    g_ode = ode_backward(dzs, cache.c_ode)                 # zs = ODESolve(z0)
+    g_in = affine_backward(g_ode.pop("x"), cache.c_in)     # z0 = x A
+    return {"x": g_in["x"], "A": g_in["W"], **g_ode, "Wout": g_out["W"], "bout": g_out["b"]}
+
+
+def loss_and_grads(x, y, params, *, field, **config):
+    """Mean cross-entropy on ``(x, y)``, its gradients (dict like ``params``) and the batch accuracy."""
+    logits, cache = classifier_forward(x, params, field=field, **config)
+    loss, c_loss = cross_entropy_forward(logits, y)
+    g = classifier_backward(cross_entropy_backward(1.0, c_loss)["x"], cache)
+    g.pop("x")
+    acc = float((logits.argmax(axis=1) == y).mean())
+    return loss, g, acc
+
+
+def accuracy(x, y, params, *, field, T: float = 1.0, dt: float = 0.1, batch: int = 1024) -> float:
+    """Classification accuracy with horizon ``T`` (evaluated in batches)."""
+    correct = 0
+    for i in range(0, x.shape[0], batch):
+        logits, _ = classifier_forward(x[i:i + batch], params, field=field, T=T, dt=dt)
+        correct += int((logits.argmax(axis=1) == y[i:i + batch]).sum())
+    return correct / max(x.shape[0], 1)
+
+
+def energy_increase_fraction(x, params, *, field, T: float = 1.0, dt: float = 0.1):
+    """Fraction of (sample, RK4 step) pairs where the energy went up, and the energy traces.
+
+    Returns
+    -------
+    frac : float; E : array, shape (n_steps + 1, N), the energy after each step
+    """
+    xp = get_xp(x)
+    z0 = x @ params["A"]
+    fp = {k: params[k] for k in FIELD_KEYS}
+    zs = odeint(field, z0, step_times(T, dt), fp, method="rk4", steps_per_interval=1)
+    E = xp.stack([field.energy(z, fp) for z in zs])
+    return float((E[1:] > E[:-1]).mean()), E
+
+
+def train_classifier(data, kind: str, *, hidden: int = 1024, d: int = 64, epochs: float = 10.0,
+                     batch: int = 128, lr: float = 1e-3, eps: float = 1e-3, c1: float = 5.0,
+                     T: float = 1.0, dt: float = 0.1, gradient: str = "discrete", seed: int = 0,
+                     checkpoint: str | None = None, like=None, desc: str | None = None,
+                     loss_cap: float = 1e4, init: str = "glorot"):
+    """Train the flow classifier on ``data`` (an :class:`hcref.data.Dataset`).
+
+    A run counts as diverged when the loss becomes non-finite or exceeds ``loss_cap`` (chance level
+    is ``ln C``); training stops there and the last parameters are returned.
+
+    Returns
+    -------
+    dict with ``params``, ``field``, ``history`` (list of metric dicts), ``diverged`` (bool),
+    ``diverged_at`` (step or None), ``steps`` (int)
+    """
+    from ..backend import default_rng
+    field = make_field(kind, d, hidden, c1)
+    rng = default_rng(seed)
+    x_tr = asarray(data.x_train, like=like)
+    y_tr = asarray(data.y_train, like=like)
+    params = init_classifier(rng, field, x_tr.shape[1], int(data.y_train.max()) + 1, like=like, init=init)
+    n = x_tr.shape[0]
+    n_steps = max(1, int(round(epochs * n / batch)))
+    opt = Nadam(lr=lr, eps=eps)
+    cfg = dict(T=T, dt=dt, gradient=gradient)
+
+    def step_fn(p, r, step):
+        idx = asarray(r.choice(n, size=min(batch, n), replace=False), like=x_tr)
+        try:
+            loss, g, acc = loss_and_grads(x_tr[idx], y_tr[idx], p, field=field, **cfg)
+        except ValueError as exc:                            # the state overflowed to inf/NaN
+            if "finite" not in str(exc):
+                raise
+            raise DivergenceError(f"non-finite values at step {step}: {exc}") from exc
+        if loss > loss_cap:                                  # blown up (the flow left every scale)
+            raise DivergenceError(f"loss {loss:.3g} exceeded loss_cap={loss_cap:g} at step {step}")
+        return g, {"loss": loss, "acc": acc}
+
+    history, diverged, at, last = [], False, None, {"params": params}
+
+    def on_step(p, step, hist):
+        history[:] = hist
+        last["params"] = p
+
+    tag = f"{kind}-{init}-h{hidden}-d{d}-T{T}-dt{dt}-lr{lr}-eps{eps}-c1{c1}-b{batch}-{gradient}-s{seed}"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)    # overflow on the way to divergence
+            params, history = run_steps(step_fn, params, opt, rng, n_steps, checkpoint=checkpoint,
+                                        every=50, desc=desc or f"train {kind}", tag=tag, on_step=on_step)
+    except DivergenceError:
+        diverged, at, params = True, len(history), last["params"]
+    return {"params": params, "field": field, "history": history, "diverged": diverged,
+            "diverged_at": at, "steps": n_steps}

@@ -1,0 +1,249 @@
+"""Energy-based neural ODEs: ``dx/dt = -c1 grad E(x)`` for energies built from a ReLU network.
+
+``f(x) = relu(x W1 + b1) W2 + b2`` maps the state (N, d) to (N, d_out) (64 -> hidden -> 64 in the
+document's experiment; biases start at zero, so ``f`` is 1-homogeneous at initialisation). Energies,
+per row (``c1`` multiplies every one of them, as in ``F = c1 grad E``)::
+
+    "norm"        E = c1 sqrt(f . f)       1-homogeneous: the field scales like lambda^0
+    "square"      E = c1 f . f             2-homogeneous: the field scales like lambda^1
+    "sum_square"  E = c1 (sum_k f_k)^2     2-homogeneous as well
+
+Writing ``u = dphi/df`` for the outer function ``phi`` and ``m = 1[x W1 + b1 > 0]``, the gradient is
+``grad E = ((u W2^T) * m) W1^T`` (rows), and the field is ``F = -grad E``. Its vector-Jacobian
+products need second derivatives of E: ReLU's second derivative vanishes almost everywhere (``m`` is
+piecewise constant), ``phi``'s does not (``Hess phi`` is ``c1 (I - fhat fhat^T) / |f|``, ``2 c1 I`` and
+``2 c1 1 1^T``). :class:`PlainField` is the non-Hopfield baseline ``dx/dt = f(x)``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..backend import get_xp, asarray, as_float_array, check_shape
+from ..blocks import mlp_forward, mlp_backward, init_mlp, MLPCache
+from .fields import VectorField
+
+__all__ = ["ENERGIES", "EnergyCache", "energy_forward", "grad_energy", "EnergyField", "PlainField",
+           "energy_field_vjp", "init_network"]
+
+ENERGIES = ("norm", "square", "sum_square")
+
+
+class EnergyCache(NamedTuple):
+    mlp: MLPCache      # the forward of f
+    f: object          # (N, d_out) network output
+    nrm: object        # (N, 1) |f| (norm energy) or None
+    u: object          # (N, d_out) dphi/df
+    mask: object       # (N, H) 1[pre-activation > 0]
+    kind: str
+    c1: float
+
+
+def _check_kind(kind):
+    if kind not in ENERGIES:
+        raise ValueError(f"kind: expected one of {ENERGIES}, got {kind!r}")
+
+
+def _phi(f, kind, c1):
+    """Outer energy ``phi(f)`` per row, its gradient ``u`` and (norm only) ``|f|``."""
+    xp = get_xp(f)
+    if kind == "norm":
+        nrm = xp.sqrt((f * f).sum(axis=1, keepdims=True))
+        safe = xp.where(nrm > 0, nrm, 1.0)
+        return c1 * nrm[:, 0], c1 * f / safe, nrm
+    if kind == "square":
+        return c1 * (f * f).sum(axis=1), 2.0 * c1 * f, None
+    s = f.sum(axis=1, keepdims=True)
+    return c1 * s[:, 0] ** 2, 2.0 * c1 * s * xp.ones_like(f), None
+
+
+def _hess_phi(du, cache: EnergyCache):
+    """``Hess phi(f) du`` per row (the Hessian is symmetric)."""
+    xp = get_xp(du)
+    c1 = cache.c1
+    if cache.kind == "norm":
+        nrm = cache.nrm
+        safe = xp.where(nrm > 0, nrm, 1.0)
+        fhat = cache.f / safe
+        return c1 * (du - fhat * (fhat * du).sum(axis=1, keepdims=True)) / safe
+    if cache.kind == "square":
+        return 2.0 * c1 * du
+    return 2.0 * c1 * du.sum(axis=1, keepdims=True) * xp.ones_like(du)
+
+
+def energy_forward(x, params, *, kind: str = "norm", c1: float = 5.0, check: bool = True):
+    """Energy per row and the cache for its gradient.
+
+    Parameters
+    ----------
+    x : array, shape (N, d)
+    params : dict ``W1`` (d, H), ``b1`` (H,), ``W2`` (H, d_out), ``b2`` (d_out,)
+    kind : {"norm", "square", "sum_square"}
+    c1 : float, the coefficient of the energy (document: ``c1 = 5``)
+    check : bool
+        Validate ``x`` and ``params`` (the fields skip it inside a solve, where the solver has checked
+        the initial state and parameters, so that a blowing-up state surfaces as inf/NaN, not an error).
+
+    Returns
+    -------
+    E : array, shape (N,)
+    cache : EnergyCache
+
+    Notes
+    -----
+    Document 002 (seeds/002_b8c262e6e847e26d.txt), section 2.3: ``E = sqrt(f_a f^a)`` after
+    Theorem 9, the alternatives ``f_a f^a`` and ``f^2`` in the experiment note; ``c1`` from Axiom 5's
+    general form ``F = c1 grad E + ...``.
+    """
+    _check_kind(kind)
+    if check:
+        as_float_array(x, "x", ndim=2)
+        _check_mlp_params(params, x.shape[1])
+    f, mc = mlp_forward(x, params, activation="relu")
+    E, u, nrm = _phi(f, kind, c1)
+    mask = (mc.ca.value > 0).astype(x.dtype)
+    return E, EnergyCache(mc, f, nrm, u, mask, kind, float(c1))
+
+
+def grad_energy(x, params, *, kind: str = "norm", c1: float = 5.0, check: bool = True):
+    """``grad_x E`` per row, shape (N, d), and the :class:`EnergyCache`.
+
+    Notes
+    -----
+    ``grad E = J_f^T u`` with ``J_f = W2^T diag(m) W1^T`` (column form), i.e. in rows
+    ``((u W2^T) * m) W1^T``; the mask ``m`` is the ReLU derivative at the forward's pre-activation.
+    """
+    E, cache = energy_forward(x, params, kind=kind, c1=c1, check=check)
+    return _grad_from_cache(cache), cache
+
+
+def _grad_from_cache(cache: EnergyCache):
+    W1, W2 = cache.mlp.c1.W, cache.mlp.c2.W
+    return ((cache.u @ W2.T) * cache.mask) @ W1.T
+
+
+def energy_field_vjp(a, cache: EnergyCache):
+    """Vector-Jacobian products of the field ``F = -grad E`` (second derivatives of E).
+
+    Parameters
+    ----------
+    a : array, shape (N, d), the cotangent
+    cache : EnergyCache from :func:`energy_forward` at the same state and parameters
+
+    Returns
+    -------
+    dict with ``x`` (N, d) = ``a^T dF/dx`` per row, and ``W1``, ``b1``, ``W2``, ``b2`` summed over rows.
+    """
+    W1, W2 = cache.mlp.c1.W, cache.mlp.c2.W
+    u, mask = cache.u, cache.mask
+    # forward, in rows:  r = u W2^T;  s = r * m;  g = s W1^T;  F = -g
+    dg = -a                                       # F = -g
+    s = (u @ W2.T) * mask
+    dW1 = dg.T @ s                                # g = s W1^T  (W1 used directly)
+    ds = dg @ W1
+    dr = ds * mask                                # s = r * m   (m is piecewise constant: no term)
+    dW2 = dr.T @ u                                # r = u W2^T  (W2 used directly)
+    du = dr @ W2
+    df = _hess_phi(du, cache)                     # u = dphi/df(f)
+    gf = mlp_backward(df, cache.mlp)              # f = relu(x W1 + b1) W2 + b2
+    return {"x": gf["x"], "W1": gf["W1"] + dW1, "b1": gf["b1"], "W2": gf["W2"] + dW2, "b2": gf["b2"]}
+
+
+def init_network(rng, d: int, hidden: int, *, scheme: str = "he", like=None):
+    """Parameters of ``f`` (d -> hidden -> d) with zero biases.
+
+    ``scheme="he"``: hcref's :func:`~hcref.blocks.init_mlp` (normal, variance ``2 / fan_in``);
+    ``scheme="glorot"``: uniform on ``+-sqrt(6 / (fan_in + fan_out))``, the Keras default that the
+    cited experiment's notebook would have used. The scheme sets the field's initial size, and so
+    whether RK4 with dt = 0.1 starts inside its stability region.
+    """
+    if scheme == "he":
+        return init_mlp(rng, d, hidden, d, like=like)
+    if scheme != "glorot":
+        raise ValueError(f"scheme: expected 'he' or 'glorot', got {scheme!r}")
+    lim1, lim2 = (6.0 / (d + hidden)) ** 0.5, (6.0 / (hidden + d)) ** 0.5
+    p = {"W1": rng.uniform(-lim1, lim1, (d, hidden)), "b1": rng.uniform(0, 0, hidden),
+         "W2": rng.uniform(-lim2, lim2, (hidden, d)), "b2": rng.uniform(0, 0, d)}
+    return {k: asarray(v, like=like) for k, v in p.items()}
+
+
+def _check_mlp_params(params, d, hidden=None, d_out=None):
+    if not isinstance(params, dict):
+        raise TypeError(f"params: expected a dict of arrays, got {type(params).__name__}")
+    for k in ("W1", "b1", "W2", "b2"):
+        if k not in params:
+            raise ValueError(f"params: missing key {k!r}")
+        as_float_array(params[k], f"params[{k!r}]")
+    H = params["W1"].shape[1] if hidden is None else hidden
+    D = params["W2"].shape[1] if d_out is None else d_out
+    for k, s in (("W1", (d, H)), ("b1", (H,)), ("W2", (H, D)), ("b2", (D,))):
+        check_shape(params[k], f"params[{k!r}]", s)
+
+
+class EnergyField(VectorField):
+    """Hopfield-type field ``dx/dt = -c1 grad E(x)`` with ``E`` built from a ReLU network.
+
+    Parameters
+    ----------
+    d : int, state dimension; hidden : int, hidden width; kind : see :data:`ENERGIES`; c1 : float
+
+    Notes
+    -----
+    Document 002, sections 2.2-2.3 (Theorem 2: ``dE/dt = -|grad E|^2 <= 0``; Theorem 9 and the
+    ``sqrt(f.f)`` energy). ``f`` has output dimension ``d`` (64 -> hidden -> 64 in the experiment).
+    """
+
+    def __init__(self, d: int = 64, hidden: int = 1024, *, kind: str = "norm", c1: float = 5.0):
+        _check_kind(kind)
+        self.dim, self.hidden, self.kind, self.c1 = int(d), int(hidden), kind, float(c1)
+
+    def energy(self, z, params):
+        """``E(z)`` per row, shape (N,)."""
+        return energy_forward(z, params, kind=self.kind, c1=self.c1, check=False)[0]
+
+    def grad_energy(self, z, params):
+        """``grad E(z)``, shape (N, d)."""
+        return grad_energy(z, params, kind=self.kind, c1=self.c1, check=False)[0]
+
+    def f(self, z, t, params):
+        return -self.grad_energy(z, params)
+
+    def vjp(self, z, t, params, a):
+        _, cache = energy_forward(z, params, kind=self.kind, c1=self.c1, check=False)
+        g = energy_field_vjp(a, cache)
+        return g.pop("x"), g
+
+    def init_params(self, rng, like=None, scheme: str = "he"):
+        """Weights by ``scheme`` ("he" or "glorot"), zero biases (so ``f`` is 1-homogeneous at init)."""
+        return init_network(rng, self.dim, self.hidden, scheme=scheme, like=like)
+
+    def check_params(self, params) -> None:
+        _check_mlp_params(params, self.dim, self.hidden, self.dim)
+
+
+class PlainField(VectorField):
+    """The non-Hopfield baseline: the vector field is the network itself, ``dx/dt = f(x)``.
+
+    Notes
+    -----
+    Document 002, section 2.3, experiment note ("non-Hopfield"); DESIGN section 7 (the baseline
+    reported at 99.12% / 83.00% at T = 3 on MNIST).
+    """
+
+    kind = "plain"
+
+    def __init__(self, d: int = 64, hidden: int = 1024):
+        self.dim, self.hidden = int(d), int(hidden)
+
+    def f(self, z, t, params):
+        return mlp_forward(z, params, activation="relu")[0]
+
+    def vjp(self, z, t, params, a):
+        _, cache = mlp_forward(z, params, activation="relu")
+        g = mlp_backward(a, cache)                # dz = relu(z W1 + b1) W2 + b2
+        return g.pop("x"), g
+
+    def init_params(self, rng, like=None, scheme: str = "he"):
+        return init_network(rng, self.dim, self.hidden, scheme=scheme, like=like)
+
+    def check_params(self, params) -> None:
+        _check_mlp_params(params, self.dim, self.hidden, self.dim)

@@ -1,0 +1,98 @@
+"""The energy-flow classifier (document 002, section 2.3 experiment; DESIGN section 7)."""
+import numpy as np
+import pytest
+
+from hcref.data import Dataset
+from hcref.gradcheck import check_gradients, rel_error
+from hcref.ode.classifier import (make_field, init_classifier, classifier_forward, classifier_backward,
+                                  loss_and_grads, accuracy, energy_increase_fraction, train_classifier,
+                                  step_times)
+
+KINDS = ("norm", "square", "sum_square", "plain")
+
+
+def _setup(kind, seed=0, c1=2.0):
+    r = np.random.default_rng(seed)
+    field = make_field(kind, d=4, hidden=5, c1=c1)
+    params = init_classifier(r, field, d_in=6, n_classes=3)
+    params["b1"] = 0.1 * r.standard_normal(5)            # check the bias gradients at nonzero biases
+    params["b2"] = 0.1 * r.standard_normal(4)
+    return field, params, r.standard_normal((3, 6))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_exact_backprop_through_rk4(kind):
+    field, params, x = _setup(kind)
+    errs = check_gradients(classifier_forward, classifier_backward, {"x": x}, params,
+                           config={"field": field, "T": 0.2, "dt": 0.1})
+    assert set(errs) == {"x", "A", "W1", "b1", "W2", "b2", "Wout", "bout"}
+    assert max(errs.values()) <= 1e-7, errs
+
+
+def test_continuous_adjoint_option():
+    """For the plain ReLU field (piecewise linear) RK4's discrete adjoint and RK4 on the adjoint ODE,
+    re-anchored every step, agree closely (they differ only where a step crosses a kink); for an energy field they differ by a step-size dependent amount."""
+    field, params, x = _setup("plain")
+    dl = np.random.default_rng(1).standard_normal((3, 3))
+    _, cd = classifier_forward(x, params, field=field, T=0.3, dt=0.1)
+    _, cc = classifier_forward(x, params, field=field, T=0.3, dt=0.1, gradient="continuous")
+    gd, gc = classifier_backward(dl, cd), classifier_backward(dl, cc)
+    assert max(rel_error(gd[k], gc[k]) for k in gd) < 1e-4
+    field, params, x = _setup("norm", seed=3, c1=1.0)
+    gaps = []
+    for dt in (0.1, 0.01):
+        _, cd = classifier_forward(x, params, field=field, T=0.3, dt=dt)
+        _, cc = classifier_forward(x, params, field=field, T=0.3, dt=dt, gradient="continuous")
+        gd, gc = classifier_backward(dl, cd), classifier_backward(dl, cc)
+        gaps.append(max(rel_error(gd[k], gc[k]) for k in ("x", "A", "W1", "W2")))
+    assert gaps[1] < gaps[0]
+
+
+def test_step_times():
+    ts = step_times(1.0, 0.1)
+    assert len(ts) == 11 and ts[0] == 0.0 and ts[-1] == 1.0
+    assert len(step_times(3.0, 0.1)) == 31
+
+
+def test_energy_increase_fraction_shapes():
+    field, params, x = _setup("norm")
+    frac, E = energy_increase_fraction(x, params, field=field, T=1.0, dt=0.1)
+    assert E.shape == (11, 3) and 0.0 <= frac <= 1.0
+
+
+def test_training_reduces_loss():
+    r = np.random.default_rng(0)
+    centers = r.standard_normal((3, 8)) * 2
+    y = r.integers(0, 3, 120)
+    x = centers[y] + 0.3 * r.standard_normal((120, 8))
+    data = Dataset(x, y, x[:60], y[:60], "blobs")
+    out = train_classifier(data, "norm", hidden=16, d=8, epochs=10, batch=32, lr=1e-2)
+    assert not out["diverged"]
+    losses = [h["loss"] for h in out["history"]]
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+    assert accuracy(x, y, out["params"], field=out["field"]) > 0.6
+
+
+def test_divergence_is_reported():
+    r = np.random.default_rng(0)
+    x = r.standard_normal((64, 8)) * 3
+    y = r.integers(0, 2, 64)
+    data = Dataset(x, y, x, y, "noise")
+    out = train_classifier(data, "square", hidden=16, d=8, epochs=2, batch=32, c1=200.0)
+    assert out["diverged"] and out["diverged_at"] is not None
+
+
+def test_bad_inputs():
+    field, params, x = _setup("norm")
+    with pytest.raises(ValueError, match="x"):
+        classifier_forward(x[0], params, field=field)
+    with pytest.raises(ValueError, match="x"):
+        classifier_forward(np.full_like(x, np.nan), params, field=field)
+    with pytest.raises(TypeError, match="x"):
+        classifier_forward(x.astype(np.int64), params, field=field)
+    with pytest.raises(ValueError, match="T"):
+        classifier_forward(x, params, field=field, T=0.0)
+    with pytest.raises(ValueError, match="gradient"):
+        classifier_forward(x, params, field=field, gradient="magic")
+    with pytest.raises(ValueError, match="labels"):
+        loss_and_grads(x, np.array([0, 1]), params, field=field)
