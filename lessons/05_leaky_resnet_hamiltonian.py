@@ -30,14 +30,21 @@ SRC = "seeds/003_3be6727f91a60cfd.txt"
 
 
 def settings(cfg):
-    """Quick mode: small width, depth, data and step counts that still show the effect."""
+    """Quick mode: small width, depth, data and step counts that still show the effect.
+
+    Quick mode replaces the paper's long SGD phase by a short L-BFGS phase with frozen layer
+    steps (same purpose, Appendix B: "to tighten the convergence"), uses a decaying Adam rate,
+    and lambda = 0.005 instead of 0.002 (better conditioned; the convergence reached is reported
+    as the stationarity residual ||W - L~ B sigma(A)^T|| / ||W|| in metrics.json).
+    """
     if cfg["full"]:
         return dict(N=1000, w=200, L=50, lam=0.002, L_tildes=[1, 2, 3, 5, 7.5, 10], n_adam=20000,
-                    n_sgd=10000, lr_adam=1e-3, lr_sgd=0.05, fig2_w=200, fig2_depths=list(range(4, 23, 2)),
-                    fig2_adam=20000, fig2_sgd=10000, adapt_every=100)
-    return dict(N=100, w=24, L=12, lam=0.002, L_tildes=[2, 4, 8], n_adam=2000, n_sgd=400,
-                lr_adam=3e-3, lr_sgd=0.3, fig2_w=32, fig2_depths=[6, 10], fig2_adam=800, fig2_sgd=200,
-                adapt_every=50)
+                    n_sgd=10000, lr_adam=1e-3, lr_adam_end=None, lr_sgd=0.05, n_lbfgs=0, fig2_w=200,
+                    fig2_depths=list(range(4, 23, 2)), fig2_adam=20000, fig2_sgd=10000, fig2_lbfgs=0,
+                    adapt_every=100)
+    return dict(N=100, w=24, L=16, lam=0.005, L_tildes=[2, 4, 8], n_adam=1500, n_sgd=0, lr_adam=1e-2,
+                lr_adam_end=1e-4, lr_sgd=0.3, n_lbfgs=600, fig2_w=32, fig2_depths=[6, 10], fig2_adam=800,
+                fig2_sgd=0, fig2_lbfgs=250, adapt_every=50)
 
 
 # %% [markdown]
@@ -56,7 +63,8 @@ def figure1(cfg, s, claims):
     ck = None if cfg["quick"] else f"{cfg['out']}/ckpt_fig1"
     runs = ltilde_sweep(data, s["L_tildes"], w=s["w"], L=s["L"], lam=s["lam"], n_adam=s["n_adam"],
                         n_sgd=s["n_sgd"], lr_adam=s["lr_adam"], lr_sgd=s["lr_sgd"], scheme="adaptive",
-                        adapt_every=s["adapt_every"], seed=cfg["seed"], checkpoint=ck)
+                        adapt_every=s["adapt_every"], seed=cfg["seed"], checkpoint=ck,
+                        lr_adam_end=s["lr_adam_end"], n_lbfgs=s["n_lbfgs"])
     kstar = 5
     rows = []
     for Lt, res, m in runs:
@@ -64,7 +72,7 @@ def figure1(cfg, s, claims):
                          H_max=float(np.max(m["H_rescaled"])), Hs_med=float(np.median(m["H_stable"])),
                          Hs_min=float(np.min(m["H_stable"])), Hs_max=float(np.max(m["H_stable"])),
                          coi_min=float(np.min(m["coi_stable"])), sr_min=float(np.min(m["stable_rank"])),
-                         test_mse=m["test_mse"]))
+                         test_mse=m["test_mse"], stationarity=float(m["stationarity"])))
     fig, ax = new_figure(1, 1, width=5.5, height=3.8)
     Lts = [r["L_tilde"] for r in rows]
     for key, lab, col in (("H", "-2H/L~ (eq. 1)", "C0"), ("Hs", "stable -2H_gamma/L~", "C1")):
@@ -105,7 +113,8 @@ def figure1(cfg, s, claims):
     claims.add("-2H/L~ (median over layers) at the largest L~", last["H_med"],
                "approaches k* = 5 from below as L~ grows", f"{SRC} section 3.1, Figure 1a",
                ok=bool(last["H_med"] <= kstar + 0.5 and abs(last["H_med"] - kstar) <= 1.5),
-               note=f"L~={Lt_last}; stable version median {last['Hs_med']:.3g}")
+               note=f"L~={Lt_last}; stable version median {last['Hs_med']:.3g}; stationarity residual "
+                    f"||W - L~ B sigma^T||/||W|| = {last['stationarity']:.2g}")
     claims.add("min_p stable COI at the largest L~", last["coi_min"],
                "approaches k* = 5 from above", f"{SRC} section 3.1, Figure 1a",
                ok=bool(kstar - 0.5 <= last["coi_min"] <= kstar + 1.5))
@@ -121,15 +130,22 @@ def figure1(cfg, s, claims):
                "k* = 5 large singular values inside the bottleneck (can vary by 1 or 2)",
                f"{SRC} section 3.1, Figure 1b-d, Appendix B", ok=bool(abs(k_gap - kstar) <= 2),
                note=f"gap ratio s_k/s_(k+1) = {gaps[k_gap - 1]:.3g}")
-    bal = np.max(np.abs(m_last["balance_lhs"] - m_last["balance_rhs"])) / np.max(
-        np.sum(runs[-1][1].params["W"] ** 2, axis=(1, 2)))
+    nW = np.max(np.sum(runs[-1][1].params["W"] ** 2, axis=(1, 2)))
+    bal = np.max(np.abs(m_last["balance_lhs"] - m_last["balance_rhs"])) / nW
+    bal2 = np.max(np.abs(m_last["balance_lhs"] - 2 * m_last["balance_rhs"])) / nW
     claims.add("Proposition 10 relative mismatch max|lhs - rhs| / max||W_p||^2", float(bal),
                "||W_p||^2 = ||W_0||^2 + L~ int_0^p ||b_q||^2 dq at a critical point",
-               f"{SRC} Appendix A.3", ok=bool(bal < 0.1))
+               f"{SRC} Appendix A.3", ok=bool(bal < 0.1),
+               note=f"with 2 L~ in place of L~ the mismatch is {bal2:.2g} (our derivation from the Hamiltonian "
+                    "equations gives d_p ||W_p||^2 = 2 L~ ||b_p||^2; the printed proof drops the term from "
+                    "the shifted argument of W_r(q))")
+    claims.value("prop10_mismatch_with_2Ltilde", float(bal2))
     for r in rows:
         claims.value(f"rank_estimate_Lt{r['L_tilde']}", {"H_median": r["H_med"], "stable_H_median": r["Hs_med"],
                                                         "min_stable_COI": r["coi_min"],
-                                                        "min_stable_rank": r["sr_min"]})
+                                                        "min_stable_rank": r["sr_min"],
+                                                        "stationarity_residual": r["stationarity"],
+                                                        "test_mse": r["test_mse"]})
         claims.value(f"H_spread_over_layers_Lt{r['L_tilde']}", r["H_max"] - r["H_min"])
     return runs
 
@@ -149,7 +165,7 @@ def figure2(cfg, s, claims):
     table = discretisation_sweep(data, s["fig2_depths"], w=s["fig2_w"], L_tilde=3.0, lam=s["lam"],
                                  n_adam=s["fig2_adam"], n_sgd=s["fig2_sgd"], lr_adam=s["lr_adam"],
                                  lr_sgd=s["lr_sgd"], adapt_every=s["adapt_every"], seed=cfg["seed"],
-                                 checkpoint=ck)
+                                 checkpoint=ck, lr_adam_end=s["lr_adam_end"], n_lbfgs=s["fig2_lbfgs"])
     fig, ax = new_figure(1, 1, width=5, height=3.6)
     for sch, rows in table.items():
         ax.plot([r[0] for r in rows], [r[1] for r in rows], "o-", label=sch)
@@ -196,6 +212,7 @@ def figure2(cfg, s, claims):
                f"{SRC} section 4, Figure 2b", ok=bool(ends < middle))
     for sch, e in errs.items():
         claims.value(f"test_mse_{sch}", {f"L{L}": float(v) for L, v in zip(s["fig2_depths"], e)})
+        claims.value(f"stationarity_{sch}", {f"L{r[0]}": float(r[2].final["stationarity"]) for r in table[sch]})
     return table
 
 
@@ -218,8 +235,13 @@ def main(cfg):
 # * The pseudo-inverse COI and kinetic energy are huge and cancel; their `gamma`-stable versions are
 #   finite, and their difference (the stable Hamiltonian) moves far less across layers than either.
 # * How close `-2H/L~` gets to `k*` depends on how tightly the network is converged: the paper trains
-#   20,000 Adam and 10,000 SGD steps; quick mode trains a few thousand, and `metrics.json` says
-#   which of the paper's statements this run reproduced.
+#   20,000 Adam and 10,000 SGD steps; quick mode trains 1,500 Adam steps (decaying rate) and a few
+#   hundred L-BFGS steps. `metrics.json` reports the stationarity residual `||W - L~ B sigma^T||/||W||`
+#   (zero at a critical point): in quick mode it stays between 0.2 and 1.3, so the quick run is *not*
+#   at a critical point and its verdicts on the rank estimates and Proposition 10 say so.
+#   Even on tiny networks, full-batch L-BFGS stalls near 1e-2: minimisers sit on ReLU kinks.
+# * Proposition 10 as printed (`L~ int ||b||^2`) and with `2 L~` are both measured; differentiating
+#   `||W_p||^2` along the Hamiltonian equations with `W = L~ B sigma(A)^T` gives the factor 2.
 #
 # ## Exercises
 #

@@ -35,14 +35,20 @@ def measure(data, result, *, gamma0: float = 1e-3, like=None, dtype="float64", n
     e["balance_lhs"], e["balance_rhs"] = lhs, rhs
     e["test_mse"] = evaluate(result.params, result.rho, asarray(data.x_test.T.copy(), like=x, dtype=dtype),
                              asarray(data.y_test.T.copy(), like=x, dtype=dtype), cfg["L_tilde"])
-    e["train_mse"] = result.history[-1]["train_mse"] if result.history else float("nan")
+    final = result.final or (result.history[-1] if result.history else {})
+    for k in ("train_mse", "stationarity", "grad_norm"):
+        e[k] = final.get(k, float("nan"))
     e["A"] = A
     return {k: (to_numpy(v) if hasattr(v, "shape") else v) for k, v in e.items()}
 
 
 def ltilde_sweep(data, L_tildes, *, w, L, lam, n_adam, n_sgd, lr_adam, lr_sgd, scheme="adaptive",
-                 adapt_every=50, seed=0, gamma0=1e-3, checkpoint=None, like=None, warm_start=True):
+                 adapt_every=50, seed=0, gamma0=1e-3, checkpoint=None, like=None, warm_start=True,
+                 lr_adam_end=None, n_lbfgs=0):
     """Train one network per ``L~`` (increasing; warm start from the previous) and measure it.
+
+    ``lr_adam_end`` and ``n_lbfgs`` go to :func:`hcref.leaky.train.train` (decaying Adam rate,
+    final L-BFGS phase with frozen layer steps).
 
     Returns a list of ``(L_tilde, TrainResult, measurements)``.
     """
@@ -51,7 +57,7 @@ def ltilde_sweep(data, L_tildes, *, w, L, lam, n_adam, n_sgd, lr_adam, lr_sgd, s
         ck = None if checkpoint is None else f"{checkpoint}_Lt{Lt}"
         res = train(data, w=w, L=L, L_tilde=Lt, lam=lam, scheme=scheme, adapt_every=adapt_every,
                     n_adam=n_adam, n_sgd=n_sgd, lr_adam=lr_adam, lr_sgd=lr_sgd, seed=seed,
-                    checkpoint=ck, like=like, desc=f"L~={Lt}",
+                    lr_adam_end=lr_adam_end, n_lbfgs=n_lbfgs, checkpoint=ck, like=like, desc=f"L~={Lt}",
                     params=prev.params if (warm_start and prev is not None) else None)
         out.append((Lt, res, measure(data, res, gamma0=gamma0, like=like)))
         prev = res
@@ -60,7 +66,7 @@ def ltilde_sweep(data, L_tildes, *, w, L, lam, n_adam, n_sgd, lr_adam, lr_sgd, s
 
 def discretisation_sweep(data, depths, schemes=("equidistant", "irregular", "adaptive"), *, w, L_tilde,
                          lam, n_adam, n_sgd, lr_adam, lr_sgd, a=0.5, adapt_every=50, seed=0,
-                         checkpoint=None, like=None):
+                         checkpoint=None, like=None, lr_adam_end=None, n_lbfgs=0):
     """Test error per (scheme, L) (Figure 2a). Returns ``{scheme: [(L, test_mse, TrainResult), ...]}``."""
     table = {s: [] for s in schemes}
     xt = asarray(data.x_test.T.copy(), like=like)
@@ -70,7 +76,8 @@ def discretisation_sweep(data, depths, schemes=("equidistant", "irregular", "ada
             ck = None if checkpoint is None else f"{checkpoint}_{s}_L{L}"
             res = train(data, w=w, L=L, L_tilde=L_tilde, lam=lam, scheme=s, a=a, adapt_every=adapt_every,
                         n_adam=n_adam, n_sgd=n_sgd, lr_adam=lr_adam, lr_sgd=lr_sgd, seed=seed,
-                        checkpoint=ck, like=like, desc=f"{s} L={L}")
+                        lr_adam_end=lr_adam_end, n_lbfgs=n_lbfgs, checkpoint=ck, like=like,
+                        desc=f"{s} L={L}")
             table[s].append((L, evaluate(res.params, res.rho, xt, yt, L_tilde), res))
     return table
 
