@@ -14,7 +14,7 @@ from typing import NamedTuple
 from ..backend import as_float_array, get_xp
 from ..blocks import (affine_forward, affine_backward, relu_forward, relu_backward, rmsnorm_forward,
                       rmsnorm_backward, cross_entropy_forward, cross_entropy_backward, init_affine)
-from .network import NORM_EPS, init_ff_network, n_layers
+from .network import NORM_EPS, check_params, init_ff_network, n_layers
 
 __all__ = ["init_bp_network", "bp_forward", "bp_backward", "bp_loss_and_grads", "bp_predict", "bp_hidden"]
 
@@ -27,8 +27,14 @@ def init_bp_network(rng, sizes, n_classes: int = 10, *, like=None):
     return params
 
 
+class BPLayerCache(NamedTuple):
+    norm: object      # NormCache of u = x / sqrt(||x||^2 + D eps)
+    affine: object    # AffineCache of z = u @ W + b
+    act: object       # ActivationCache of h = relu(z)
+
+
 class BPCache(NamedTuple):
-    layers: list      # per layer: (norm cache, affine cache, relu cache)
+    layers: list      # BPLayerCache per layer
     out: object       # affine cache of the read-out
 
 
@@ -38,8 +44,20 @@ def bp_forward(x, params):
     Parameters
     ----------
     x : array, shape (N, D_0)
+    params : dict, ``W{l}`` (D_l, D_{l+1}), ``b{l}`` (D_{l+1},), ``Wout`` (D_L, C), ``bout`` (C,)
+
+    Returns
+    -------
+    (logits (N, C), hidden : list of (N, D_{l+1})), cache : BPCache
+
+    Notes
+    -----
+    The comparison network of ``seeds/004_ad95802844a45d54.txt`` section 5 (FF against
+    backprop); the hidden layers are those of Hinton's FF network (arXiv 2212.13345, DESIGN
+    section 7), trained end to end instead of layer by layer.
     """
     as_float_array(x, "x", ndim=2)
+    check_params(params, readout=True)
     xp = get_xp(x)
     caches, hidden = [], []
     for l in range(n_layers(params)):
@@ -47,7 +65,7 @@ def bp_forward(x, params):
         u, cn = rmsnorm_forward(x, {"g": xp.full(D, D ** -0.5, dtype=x.dtype)}, eps=NORM_EPS)
         z, ca = affine_forward(u, {"W": params[f"W{l}"], "b": params[f"b{l}"]})
         x, cr = relu_forward(z)
-        caches.append((cn, ca, cr))
+        caches.append(BPLayerCache(cn, ca, cr))
         hidden.append(x)
     logits, co = affine_forward(x, {"W": params["Wout"], "b": params["bout"]})
     return (logits, hidden), BPCache(caches, co)
@@ -78,6 +96,7 @@ def bp_loss_and_grads(params, x, labels):
 
 
 def bp_predict(params, x):
+    """Predicted labels (N,): argmax of the logits of :func:`bp_forward`."""
     (logits, _), _ = bp_forward(x, params)
     return get_xp(x).argmax(logits, axis=1)
 

@@ -110,6 +110,15 @@ def goodness_forward(h, *, theta: float = 0.0):
     ----------
     h : array, shape (N, n)
     theta : float, the threshold
+
+    Returns
+    -------
+    G : float
+    cache : GoodnessCache
+
+    Notes
+    -----
+    ``seeds/004_ad95802844a45d54.txt``, section 1.2, eq. (3).
     """
     as_float_array(h, "h", ndim=2)
     xp = get_xp(h)

@@ -29,7 +29,7 @@ from ..backend import as_float_array, asarray, get_xp, to_numpy
 from ..blocks import (affine_forward, affine_backward, relu_forward, relu_backward,
                       rmsnorm_forward, sigmoid_forward, init_affine)
 
-__all__ = ["init_ff_network", "n_layers", "length_normalise", "ff_layer_forward", "softplus",
+__all__ = ["init_ff_network", "n_layers", "check_params", "length_normalise", "ff_layer_forward", "softplus",
            "ff_layer_loss", "ff_layer_grads", "ff_network_grads", "ff_layer_update",
            "ff_hidden", "label_goodness", "ff_predict", "make_positive_negative"]
 
@@ -50,6 +50,7 @@ def init_ff_network(rng, sizes, *, like=None):
 
 
 def n_layers(params) -> int:
+    """Number of layers ``L``: the keys ``W0 .. W{L-1}`` present in ``params``."""
     L = 0
     while f"W{L}" in params:
         L += 1
@@ -73,7 +74,18 @@ class FFLayerCache(NamedTuple):
 
 def ff_layer_forward(x, params, l: int):
     """Layer ``l``: ``h = relu(normalise(x) @ W_l + b_l)``; returns ``h`` (N, D_{l+1}) and a cache.
-    The normalisation is outside the cache: FF never differentiates through a layer's input."""
+
+    The normalisation is outside the cache: FF never differentiates through a layer's input.
+
+    Parameters
+    ----------
+    x : array, shape (N, D_l); params : dict with ``W{l}`` (D_l, D_{l+1}), ``b{l}`` (D_{l+1},); l : int
+
+    Notes
+    -----
+    Hinton, arXiv 2212.13345, section 2 (length normalisation between layers, ReLU units); the
+    single-layer form ``h = relu(W x)`` is eq. (1) of ``seeds/004_ad95802844a45d54.txt``.
+    """
     u = length_normalise(x)
     z, ca = affine_forward(u, {"W": params[f"W{l}"], "b": params[f"b{l}"]})
     h, cr = relu_forward(z)
@@ -128,7 +140,31 @@ def ff_layer_grads(params, l: int, x_pos, x_neg, *, theta: float):
     return loss, grads, h_pos, h_neg, G_pos, G_neg
 
 
+def check_params(params, *, readout: bool = False) -> int:
+    """Validate ``{"W0", "b0", ...}`` (and ``Wout``, ``bout`` when ``readout``): float, finite,
+    chained shapes. Returns the number of layers. Errors name the key."""
+    if not isinstance(params, dict):
+        raise TypeError(f"params: expected a dict of arrays, got {type(params).__name__}")
+    L = n_layers(params)
+    keys = [k for l in range(L) for k in (f"W{l}", f"b{l}")] + (["Wout", "bout"] if readout else [])
+    for k in keys:
+        if k not in params:
+            raise ValueError(f"params: missing key {k!r}")
+        as_float_array(params[k], f"params[{k!r}]", ndim=2 if k.startswith("W") else 1)
+    for l in range(L):
+        W, b = params[f"W{l}"], params[f"b{l}"]
+        if b.shape != (W.shape[1],):
+            raise ValueError(f"params['b{l}']: expected shape ({W.shape[1]},), got {tuple(b.shape)}")
+        nxt = params.get(f"W{l + 1}", params.get("Wout") if readout else None)
+        if nxt is not None and nxt.shape[0] != W.shape[1]:
+            name = f"W{l + 1}" if f"W{l + 1}" in params else "Wout"
+            raise ValueError(f"params[{name!r}]: expected {W.shape[1]} rows to follow W{l}, "
+                             f"got shape {tuple(nxt.shape)}")
+    return L
+
+
 def _check_batch(params, x_pos, x_neg):
+    check_params(params)
     as_float_array(x_pos, "x_pos", ndim=2)
     as_float_array(x_neg, "x_neg", ndim=2)
     D = params["W0"].shape[0]
@@ -192,7 +228,9 @@ def label_goodness(params, x, *, n_classes: int = 10, label_value: float = 1.0, 
     """
     as_float_array(x, "x", ndim=2)
     xp = get_xp(x)
-    L = n_layers(params)
+    L = check_params(params)
+    if x.shape[1] != params["W0"].shape[0]:
+        raise ValueError(f"x: expected shape (N, {params['W0'].shape[0]}), got {tuple(x.shape)}")
     first = 1 if (skip_first and L > 1) else 0
     cols = []
     for c in range(n_classes):

@@ -57,6 +57,17 @@ def _unit_rows(x, use_cosine):
     return x / xp.where(nrm > 0, nrm, 1.0)
 
 
+def _check_pairs(h_i, h_k, x_i, x_k):
+    for name, a in (("h_i", h_i), ("h_k", h_k), ("x_i", x_i), ("x_k", x_k)):
+        as_float_array(a, name, ndim=2)
+    if h_k.shape[1] != h_i.shape[1]:
+        raise ValueError(f"h_k: expected {h_i.shape[1]} units like h_i, got shape {tuple(h_k.shape)}")
+    if x_i.shape[0] != h_i.shape[0]:
+        raise ValueError(f"x_i: expected {h_i.shape[0]} rows like h_i, got shape {tuple(x_i.shape)}")
+    if x_k.shape != (h_k.shape[0], x_i.shape[1]):
+        raise ValueError(f"x_k: expected shape ({h_k.shape[0]}, {x_i.shape[1]}), got {tuple(x_k.shape)}")
+
+
 def pairwise_terms(h_i, h_k, x_i, x_k, *, use_cosine: bool = True) -> dict:
     """The pairwise quantities of eq. (6)-(8) as (N_i, N_k) matrices, by matrix products.
 
@@ -67,6 +78,7 @@ def pairwise_terms(h_i, h_k, x_i, x_k, *, use_cosine: bool = True) -> dict:
         ``l2cos`` = ||h_k * m_i||_2 cos(h_i, h_k * m_i) (0 when either vector is 0),
         ``cos_x`` = cos(x_k, x_i) (or ``x_k . x_i`` when ``use_cosine`` is False).
     """
+    _check_pairs(h_i, h_k, x_i, x_k)
     xp = get_xp(h_i)
     M = (h_i > 0).astype(h_i.dtype)
     _, n_i = l1_l2(h_i)
@@ -77,7 +89,18 @@ def pairwise_terms(h_i, h_k, x_i, x_k, *, use_cosine: bool = True) -> dict:
 
 
 def batch_sums(h_i, h_k, x_i, x_k, *, use_cosine: bool = True):
-    """``(A, B)`` of eq. (6)/(8) for every sample ``i`` against the batch ``k``: shapes (N_i,)."""
+    """``(A, B)`` of eq. (6)/(8) for every sample ``i`` against the batch ``k``: shapes (N_i,).
+
+    Parameters
+    ----------
+    h_i : array (N_i, n) (non-negative, ReLU outputs); h_k : array (N_k, n);
+    x_i : array (N_i, m); x_k : array (N_k, m)
+
+    Notes
+    -----
+    ``seeds/004_ad95802844a45d54.txt``, eq. (6) and (8), by the matrix products of the module notes.
+    """
+    _check_pairs(h_i, h_k, x_i, x_k)
     xp = get_xp(h_i)
     C = _unit_rows(x_i, use_cosine) @ _unit_rows(x_k, use_cosine).T      # cos(x_k, x_i)
     M = (h_i > 0).astype(h_i.dtype)
@@ -186,6 +209,8 @@ def one_step_check(params, x_pos=None, x_neg=None, *, lr: float, mode: str = "ff
     ``sparser`` (bool), ``predicted_share``, ``sparser_share``, ``agreement`` (share of
     non-silent samples whose actual direction matches the prediction), ``n_active``.
     """
+    if mode not in ("decrease", "ff"):
+        raise ValueError(f"mode: expected 'decrease' or 'ff', got {mode!r}")
     if mode == "decrease":
         groups = {"neg": (theorem1_terms(params, x_neg, use_cosine=use_cosine), x_neg)}
     else:

@@ -16,12 +16,38 @@ import tracemalloc
 
 from ..backend import get_xp
 
+_REDUCE = ("max", "mean")
+
+
+def _check_square(P, name: str = "P"):
+    """``P`` must be an array of shape (..., n, n) (non-finite entries are reported, not refused:
+    a diverged map's gain is honestly ``inf``)."""
+    if not hasattr(P, "shape") or not hasattr(P, "dtype"):
+        raise TypeError(f"{name}: expected an array of shape (..., n, n), got {type(P).__name__}")
+    if len(P.shape) < 2 or P.shape[-1] != P.shape[-2]:
+        raise ValueError(f"{name}: expected shape (..., n, n) with square last two axes, got {tuple(P.shape)}")
+    if P.dtype.kind not in "fc":
+        raise TypeError(f"{name}: expected a floating-point array, got dtype {P.dtype}")
+
+
+def _reduce(xp, g, reduce: str) -> float:
+    if reduce not in _REDUCE:
+        raise ValueError(f"reduce: expected one of {_REDUCE}, got {reduce!r}")
+    return float(xp.max(g) if reduce == "max" else xp.mean(g))
+
 __all__ = ["composite_map", "composite_maps", "forward_gain", "backward_gain", "spectral_norm",
            "identity_distance", "negative_share", "matrix_summary", "time_and_memory"]
 
 
 def composite_map(matrices):
     """``P_L = H_L ... H_1`` for a list of (..., n, n) arrays (first applied first)."""
+    if len(matrices) == 0:
+        raise ValueError("matrices: expected at least one (..., n, n) array")
+    for i, H in enumerate(matrices):
+        _check_square(H, f"matrices[{i}]")
+        if H.shape[-1] != matrices[0].shape[-1]:
+            raise ValueError(f"matrices[{i}]: expected n = {matrices[0].shape[-1]} like matrices[0], "
+                             f"got shape {tuple(H.shape)}")
     P = matrices[0]
     for H in matrices[1:]:
         P = H @ P
@@ -39,27 +65,31 @@ def composite_maps(matrices) -> list:
 
 def forward_gain(P, reduce: str = "max") -> float:
     """Max absolute row sum of ``P`` (per matrix), reduced over the batch by ``max`` or ``mean``."""
+    _check_square(P)
     xp = get_xp(P)
     g = xp.max(xp.sum(xp.abs(P), axis=-1), axis=-1)
-    return float(xp.max(g) if reduce == "max" else xp.mean(g))
+    return _reduce(xp, g, reduce)
 
 
 def backward_gain(P, reduce: str = "max") -> float:
     """Max absolute column sum of ``P`` (per matrix), reduced over the batch by ``max`` or ``mean``."""
+    _check_square(P)
     xp = get_xp(P)
     g = xp.max(xp.sum(xp.abs(P), axis=-2), axis=-1)
-    return float(xp.max(g) if reduce == "max" else xp.mean(g))
+    return _reduce(xp, g, reduce)
 
 
 def spectral_norm(P, reduce: str = "max") -> float:
     """Largest singular value of ``P`` (per matrix), reduced over the batch."""
+    _check_square(P)
     xp = get_xp(P)
     s = xp.linalg.svd(P, compute_uv=False)[..., 0]
-    return float(xp.max(s) if reduce == "max" else xp.mean(s))
+    return _reduce(xp, s, reduce)
 
 
 def identity_distance(H) -> float:
     """Mean over the batch of ``||H - I||_F``."""
+    _check_square(H, "H")
     xp = get_xp(H)
     n = H.shape[-1]
     d = H - xp.eye(n, dtype=H.dtype)
@@ -68,6 +98,7 @@ def identity_distance(H) -> float:
 
 def negative_share(H, tol: float = 0.0) -> float:
     """Share of entries below ``-tol`` (over every entry of the batch)."""
+    _check_square(H, "H")
     xp = get_xp(H)
     return float(xp.mean(H < -tol))
 

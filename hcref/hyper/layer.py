@@ -125,6 +125,14 @@ def _validate(X, params, variant, n):
     as_float_array(X, "X", ndim=3)
     if X.shape[1] != n:
         raise ValueError(f"X: expected {n} streams on axis 1 (shape (N, {n}, D)), got shape {tuple(X.shape)}")
+    if not isinstance(params, dict):
+        raise TypeError(f"params: expected a dict of arrays, got {type(params).__name__}")
+    required = _BLOCK_KEYS + (() if variant == "residual" else ("b_pre", "b_post", "b_res"))
+    missing = [k for k in required if k not in params]
+    if missing:
+        raise ValueError(f"params: missing {missing} for variant {variant!r}")
+    for k, v in params.items():                      # dtype and finiteness of every parameter
+        as_float_array(v, f"params[{k!r}]")
     D = X.shape[2]
     if params["f_g"].shape != (D,):
         raise ValueError(f"params['f_g']: expected shape ({D},) for stream width D = {D}, got {tuple(params['f_g'].shape)}")

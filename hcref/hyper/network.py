@@ -77,6 +77,12 @@ def network_forward(x, params, *, variant: str, n: int, dynamic: bool = True, ro
     summed at the end (DESIGN section 7).
     """
     as_float_array(x, "x", ndim=2)
+    for k in ("embed.W", "embed.b", "out.g", "out.W", "out.b"):
+        if k not in params:
+            raise ValueError(f"params: missing {k!r}")
+        as_float_array(params[k], f"params[{k!r}]")
+    if network_depth(params) < 1:
+        raise ValueError("params: expected at least one layer (keys 'L0.<name>', ...)")
     if x.shape[1] != params["embed.W"].shape[0]:
         raise ValueError(f"x: expected {params['embed.W'].shape[0]} features (rows of embed.W), "
                          f"got shape {tuple(x.shape)}")
@@ -86,8 +92,11 @@ def network_forward(x, params, *, variant: str, n: int, dynamic: bool = True, ro
     X = xp.broadcast_to(e[:, None, :], (N, n, D))                  # n copies of the embedding
     layers = []
     for l in range(network_depth(params)):
-        X, c = layer_forward(X, _layer_params(params, l), variant=variant, n=n, dynamic=dynamic,
-                             rounds=rounds, sinkhorn_grad=sinkhorn_grad, activation=activation)
+        try:
+            X, c = layer_forward(X, _layer_params(params, l), variant=variant, n=n, dynamic=dynamic,
+                                 rounds=rounds, sinkhorn_grad=sinkhorn_grad, activation=activation)
+        except (ValueError, TypeError) as exc:     # name the network's key of a bad layer parameter
+            raise type(exc)(str(exc).replace("params['", f"params['L{l}.")) from exc
         layers.append(c)
     z, cnorm = rmsnorm_forward(xp.sum(X, axis=1), {"g": params["out.g"]})
     logits, cout = affine_forward(z, {"W": params["out.W"], "b": params["out.b"]})

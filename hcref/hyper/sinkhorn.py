@@ -195,8 +195,15 @@ def sinkhorn_backward(dR, cache: SinkhornCache):
 def sinkhorn_residuals(R) -> dict:
     """Largest deviation of the row sums and of the column sums from one (over the batch too).
 
-    Returns ``{"row": max|R 1 - 1|, "col": max|1^T R - 1|}`` as floats.
+    Parameters
+    ----------
+    R : array, shape (..., n, n)
+
+    Returns ``{"row": max|R 1 - 1|, "col": max|1^T R - 1|}`` as floats (``inf``/``nan`` are
+    reported as they are: this is a diagnostic of possibly broken matrices, e.g. the exp domain's).
     """
+    if not hasattr(R, "shape") or len(R.shape) < 2 or R.shape[-1] != R.shape[-2]:
+        raise ValueError(f"R: expected an array of shape (..., n, n), got {getattr(R, 'shape', type(R).__name__)}")
     xp = get_xp(R)
     row = float(xp.max(xp.abs(xp.sum(R, axis=-1) - 1)))
     col = float(xp.max(xp.abs(xp.sum(R, axis=-2) - 1)))

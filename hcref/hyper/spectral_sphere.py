@@ -27,6 +27,9 @@ def helmert_basis(n: int, *, like=None, dtype="float64"):
 
     Column ``k`` (1-based) is ``(1, ..., 1, -k, 0, ..., 0) / sqrt(k (k + 1))`` with ``k`` ones.
     """
+    if int(n) != n or n < 1:
+        raise ValueError(f"n: expected a positive integer, got {n!r}")
+    n = int(n)
     xp = get_xp(like) if like is not None else get_xp()
     rows = [[0.0] * (n - 1) for _ in range(n)]
     for k in range(1, n):
@@ -64,10 +67,25 @@ def cayley_forward(a, *, m: int):
     ----------
     a : array, shape (..., m (m - 1) / 2), the entries of ``S`` above the diagonal, row by row.
 
+    m : int >= 1, the size of ``Q``.
+
     Returns
     -------
     Q : array, shape (..., m, m), orthogonal with determinant one.
+    cache : CayleyCache
+
+    Notes
+    -----
+    Seed ``001_f7e492b6cdbc35f5.txt`` ("spectral norm sphere"; sHC, arXiv 2603.20896): the
+    Cayley map takes skew-symmetric ``A`` to the special orthogonal group (DESIGN section 7).
     """
+    as_float_array(a, "a")
+    if int(m) != m or m < 1:
+        raise ValueError(f"m: expected a positive integer matrix size, got {m!r}")
+    m = int(m)
+    if a.ndim < 1 or a.shape[-1] != m * (m - 1) // 2:
+        raise ValueError(f"a: expected last axis of size m (m - 1) / 2 = {m * (m - 1) // 2} for m = {m}, "
+                         f"got shape {tuple(a.shape)}")
     xp = get_xp(a)
     r, c = xp.triu_indices(m, 1)
     S = xp.zeros(a.shape[:-1] + (m, m), dtype=a.dtype)

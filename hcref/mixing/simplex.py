@@ -204,10 +204,17 @@ def mixing_weights_forward(mu, *, method: str = "projection", mask=None):
     mu : array, shape (..., H)
     mask : bool array, shape (..., H), optional (False: entry left out, weight 0)
 
+    method : {"projection", "softmax"}
+
     Returns
     -------
     alpha : array, shape (..., H)
     cache : MixingWeightsCache
+
+    Notes
+    -----
+    Document 000 (``seeds/000_ac78bcd1e5cff0c8.txt``), section 3: ``alpha_l = P(mu_l)`` with
+    ``P`` the simplex projection (sparse) or softmax (dense) (DESIGN.md section 7).
     """
     if method == "projection":
         alpha, c = project_simplex_forward(mu, mask=mask)

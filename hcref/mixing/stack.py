@@ -42,10 +42,17 @@ def layer_weights_forward(mu, *, weights: str = "projection"):
     ----------
     mu : array, shape (L, H)
 
+    weights : {"projection", "softmax"}
+
     Returns
     -------
     alpha : array, shape (L, H)
     cache : MixingWeightsCache (for :func:`hcref.mixing.simplex.mixing_weights_backward`)
+
+    Notes
+    -----
+    Document 000 (``seeds/000_ac78bcd1e5cff0c8.txt``), sections 1 and 3: one weight vector per
+    layer over the last ``min(l + 1, H)`` states (lag ``j`` of layer ``l`` is ``x_(l-j)``).
     """
     return mixing_weights_forward(mu, method=weights, mask=history_mask(mu.shape[0], mu.shape[1], like=mu))
 

@@ -203,6 +203,12 @@ def ode_forward(x, params, *, field, ts, method="rk4", dt=None, steps_per_interv
     Returns
     -------
     zs : array (T, N, d);  cache : ODECache
+
+    Notes
+    -----
+    Document 002 (seeds/002_b8c262e6e847e26d.txt) section 1: the neural ODE as one layer of the
+    forward/backward contract; :func:`ode_backward` is the discrete adjoint (exact gradient of the
+    discretised map) or the continuous adjoint ``da/dt = -a df/dz`` (section 1.1).
     """
     if gradient not in ("discrete", "continuous"):
         raise ValueError(f"gradient: expected 'discrete' or 'continuous', got {gradient!r}")

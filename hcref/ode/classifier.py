@@ -98,6 +98,7 @@ def classifier_forward(x, params, *, field, T: float = 1.0, dt: float = 0.1, met
     section 7 (bias-free input map, state dimension 64, RK4 with dt = 0.1 to T = 1).
     """
     as_float_array(x, "x", ndim=2)
+    _check_classifier_params(params, field)
     xp = get_xp(x)
     A = params["A"]
     z0, c_in = affine_forward(x, {"W": A, "b": xp.zeros(A.shape[1], dtype=A.dtype)})
@@ -106,6 +107,23 @@ def classifier_forward(x, params, *, field, T: float = 1.0, dt: float = 0.1, met
                             gradient=gradient)
     logits, c_out = affine_forward(zs[-1], {"W": params["Wout"], "b": params["bout"]})
     return logits, ClassifierCache(c_in, c_ode, c_out)
+
+
+def _check_classifier_params(params, field):
+    """Keys, dtype and finiteness of ``A``, ``Wout``, ``bout`` (the field's keys are checked by the
+    solver through ``field.check_params``); errors name the key."""
+    if not isinstance(params, dict):
+        raise TypeError(f"params: expected a dict of arrays, got {type(params).__name__}")
+    for k, nd in (("A", 2), ("Wout", 2), ("bout", 1)) + tuple((k, None) for k in FIELD_KEYS):
+        if k not in params:
+            raise ValueError(f"params: missing key {k!r}")
+        as_float_array(params[k], f"params[{k!r}]", ndim=nd)
+    if params["A"].shape[1] != field.dim:
+        raise ValueError(f"params['A']: expected {field.dim} columns (the state dimension), "
+                         f"got shape {tuple(params['A'].shape)}")
+    if params["Wout"].shape[0] != field.dim:
+        raise ValueError(f"params['Wout']: expected {field.dim} rows (the state dimension), "
+                         f"got shape {tuple(params['Wout'].shape)}")
 
 
 def classifier_backward(dlogits, cache: ClassifierCache):

@@ -132,6 +132,12 @@ def energy_field_vjp(a, cache: EnergyCache):
     Returns
     -------
     dict with ``x`` (N, d) = ``a^T dF/dx`` per row, and ``W1``, ``b1``, ``W2``, ``b2`` summed over rows.
+
+    Notes
+    -----
+    Document 002 (seeds/002_b8c262e6e847e26d.txt), section 2.3: the continuous adjoint of the energy
+    flow needs ``a^T d(grad E)/dx`` and ``a^T d(grad E)/dtheta``, i.e. Hessian-vector products of
+    ``E``; ReLU contributes no second derivative (``m`` piecewise constant), ``phi`` does.
     """
     W1, W2 = cache.mlp.c1.W, cache.mlp.c2.W
     u, mask = cache.u, cache.mask

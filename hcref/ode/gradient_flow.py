@@ -22,8 +22,25 @@ __all__ = ["QuadraticFlowField", "quadratic_energy", "euclidean_coordinates", "h
 
 
 def quadratic_energy(x, params):
-    """``E(x) = 1/2 x^T A x - b^T x`` per row of ``x`` (N, d): shape (N,)."""
+    """``E(x) = 1/2 x^T A x - b^T x`` per row of ``x`` (N, d): shape (N,).
+
+    Parameters
+    ----------
+    x : array, shape (N, d)
+    params : dict with ``A`` (d, d) and ``b`` (d,)
+
+    Notes
+    -----
+    Document 002 (seeds/002_b8c262e6e847e26d.txt), section 2.2: the quadratic energy of Theorem 2's
+    continuum (``A = -2 W``, ``b = 0`` is the Hopfield energy ``-x^T W x``).
+    """
     as_float_array(x, "x", ndim=2)
+    d = x.shape[1]
+    for k, s in (("A", (d, d)), ("b", (d,))):
+        if k not in params:
+            raise ValueError(f"params: missing key {k!r}")
+        as_float_array(params[k], f"params[{k!r}]")
+        check_shape(params[k], f"params[{k!r}]", s)
     A, b = params["A"], params["b"]
     return 0.5 * ((x @ A) * x).sum(axis=1) - x @ b
 

@@ -86,13 +86,20 @@ def hopfield_energy(W, x, *, half: bool = False):
     Document 002, section 2.1 (definition of ``E_W`` before Theorem 1).
     """
     as_float_array(W, "W", ndim=2)
+    check_shape(W, "W", (W.shape[0], W.shape[0]))
     as_float_array(x, "x", ndim=(1, 2))
+    if x.shape[-1] != W.shape[0]:
+        raise ValueError(f"x: expected last axis of size {W.shape[0]} (units), got shape {tuple(x.shape)}")
     e = -((x @ W) * x).sum(axis=-1)
     return 0.5 * e if half else e
 
 
 def local_field(W, x):
-    """``h = W x`` per state (rows): shape like ``x``."""
+    """``h = W x`` per state (rows): shape like ``x`` ((N,) or (B, N)); ``W`` (N, N) symmetric."""
+    _check_weights(W)
+    as_float_array(x, "x", ndim=(1, 2))
+    if x.shape[-1] != W.shape[0]:
+        raise ValueError(f"x: expected last axis of size {W.shape[0]} (units), got shape {tuple(x.shape)}")
     return x @ W
 
 
@@ -223,6 +230,10 @@ def recall(W, cues, rng=None, *, max_sweeps: int = 50):
 
 def overlap(x, patterns):
     """Overlap ``m = x . xi / N`` of each state with its pattern (rows paired): shape (B,)."""
+    as_float_array(x, "x", ndim=(1, 2))
+    as_float_array(patterns, "patterns", ndim=(1, 2))
+    if tuple(patterns.shape) != tuple(x.shape):
+        raise ValueError(f"patterns: expected the shape of x {tuple(x.shape)}, got {tuple(patterns.shape)}")
     return (x * patterns).sum(axis=-1) / x.shape[-1]
 
 

@@ -13,7 +13,7 @@ several output times and its gradient comes from :func:`hcref.ode.adjoint.contin
 """
 from __future__ import annotations
 
-from ..backend import asarray, get_xp
+from ..backend import asarray, check_shape, get_xp
 from .adjoint import continuous_adjoint, discrete_adjoint
 from .fields import VectorField
 from .integrators import odeint
@@ -36,6 +36,11 @@ class SpiralField(VectorField):
         # dz = (z^p) A  =>  a^T d/dz = p z^(p-1) * (a A^T);  d/dA = (z^p)^T a
         p = self.power
         return p * z ** (p - 1) * (a @ params["A"].T), {"A": (z ** p).T @ a}
+
+    def check_params(self, params) -> None:
+        if "A" not in params:
+            raise ValueError("params: missing key 'A'")
+        check_shape(params["A"], "params['A']", (2, 2))
 
 
 def spiral_data(n_points: int = 200, t_max: float = 12.0, kind: str = "linear", like=None):

@@ -37,3 +37,19 @@ def test_bad_input(rng):
         bp_forward(np.full((2, 6), np.nan), p)
     with pytest.raises(ValueError, match="x"):
         bp_forward(np.ones((2, 7)), p)
+
+
+def test_bad_parameters_and_float32(rng):
+    p = init_bp_network(rng, (6, 5), n_classes=3)
+    x = rng.standard_normal((2, 6))
+    with pytest.raises(ValueError, match="Wout"):
+        bp_forward(x, {**p, "Wout": np.full_like(p["Wout"], np.inf)})
+    with pytest.raises(ValueError, match="Wout"):
+        bp_forward(x, {**p, "Wout": np.zeros((4, 3))})
+    with pytest.raises(ValueError, match="bout"):
+        bp_forward(x, {k: v for k, v in p.items() if k != "bout"})
+    p32 = {k: v.astype(np.float32) for k, v in p.items()}
+    (logits, hidden), cache = bp_forward(x.astype(np.float32), p32)
+    assert logits.dtype == np.float32 and hidden[0].dtype == np.float32
+    assert all(v.dtype == np.float32 for v in bp_backward(np.ones_like(logits), cache).values())
+    assert type(cache.layers[0]).__name__ == "BPLayerCache" and hasattr(cache.layers[0], "_fields")

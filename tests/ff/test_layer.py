@@ -89,3 +89,21 @@ def test_bad_inputs(rng):
         layer_loss_and_grad({"W": W}, None, np.ones((2, 4)), mode="ff")
     with pytest.raises(ValueError, match="h"):
         goodness_forward(np.ones(3))
+
+
+def test_float32_preserved(rng):
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    W = rng.standard_normal((4, 5)).astype(np.float32)
+    h, c = layer_forward(x, {"W": W})
+    g = layer_backward(np.ones_like(h), c)
+    assert h.dtype == np.float32 and g["x"].dtype == np.float32 and g["W"].dtype == np.float32
+    new, _ = sgd_step({"W": W}, x, x[::-1].copy(), lr=0.01, mode="ff")
+    assert new["W"].dtype == np.float32
+
+
+def test_closed_form_bad_inputs(rng):
+    W = rng.standard_normal((4, 3))
+    with pytest.raises(ValueError, match="mode"):
+        local_gradient_closed_form(W, None, np.ones((2, 4)), mode="up")
+    with pytest.raises(ValueError, match="x"):
+        local_gradient_closed_form(W, np.ones((2, 4)), np.ones((2, 5)))

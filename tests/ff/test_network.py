@@ -122,3 +122,29 @@ def test_bad_inputs(rng):
         init_ff_network(rng, (12,))
     with pytest.raises(ValueError, match="x"):
         label_goodness(p, np.ones(12))
+
+
+def test_bad_parameters(rng):
+    p = init_ff_network(rng, (12, 5, 4))
+    x = np.ones((2, 12))
+    with pytest.raises(ValueError, match="W1"):
+        ff_network_grads({**p, "W1": np.full_like(p["W1"], np.nan)}, x, x, theta=1.0)
+    with pytest.raises(TypeError, match="b0"):
+        ff_network_grads({**p, "b0": np.zeros(5, dtype=int)}, x, x, theta=1.0)
+    with pytest.raises(ValueError, match="b1"):
+        ff_layer_update({**p, "b1": np.zeros(3)}, 0, x, x, SGD(lr=0.1), theta=1.0)
+    with pytest.raises(ValueError, match="W1"):
+        label_goodness({**p, "W1": np.zeros((6, 4))}, x)
+    with pytest.raises(ValueError, match="x"):
+        label_goodness(p, np.ones((2, 11)))
+    with pytest.raises(TypeError, match="params"):
+        ff_network_grads([p["W0"]], x, x, theta=1.0)
+
+
+def test_float32_preserved(rng):
+    p = {k: v.astype(np.float32) for k, v in init_ff_network(rng, (12, 6, 5)).items()}
+    x = np.abs(rng.standard_normal((4, 12))).astype(np.float32)
+    grads, _ = ff_network_grads(p, x, x[::-1].copy(), theta=1.0)
+    assert all(v.dtype == np.float32 for v in grads.values())
+    assert all(h.dtype == np.float32 for h in ff_hidden(p, x))
+    assert label_goodness(p, x).dtype == np.float32

@@ -131,3 +131,31 @@ def test_bad_inputs(rng):
         theorem2_terms(p, np.full((2, 4), np.nan), np.ones((2, 4)))
     with pytest.raises(TypeError, match="x"):
         theorem1_terms(p, np.ones((2, 4), dtype=int))
+    with pytest.raises(ValueError, match="mode"):
+        one_step_check(p, np.ones((2, 4)), np.ones((2, 4)), lr=0.1, mode="up")
+    with pytest.raises(ValueError, match="W"):
+        theorem1_terms({"W": np.full((4, 5), np.inf)}, np.ones((2, 4)))
+
+
+def test_float32_terms_and_inputs_not_mutated(rng):
+    p = {"W": init_layer(rng, 6, 20)["W"].astype(np.float32)}
+    x = rng.standard_normal((5, 6)).astype(np.float32)
+    x0, W0 = x.copy(), p["W"].copy()
+    t = theorem1_terms(p, x)
+    assert t.l1.dtype == np.float32 and t.dS_rate.dtype == np.float32
+    r = one_step_check(p, None, x, lr=1e-3, mode="decrease")
+    assert r["params"]["W"].dtype == np.float32
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(p["W"], W0)
+
+
+def test_pairwise_bad_inputs():
+    h, x = np.ones((3, 4)), np.ones((3, 5))
+    with pytest.raises(ValueError, match="h_k"):
+        batch_sums(h, np.ones((3, 2)), x, x)
+    with pytest.raises(ValueError, match="x_k"):
+        pairwise_terms(h, h, x, np.ones((3, 4)))
+    with pytest.raises(ValueError, match="x_i"):
+        batch_sums(h, h, np.ones((2, 5)), x)
+    with pytest.raises(ValueError, match="h_i"):
+        pairwise_terms(h * np.nan, h, x, x)

@@ -59,3 +59,22 @@ def test_matrix_summary_and_training_smoke(rng):
     assert r["history"][-1] < r["history"][0] + 1.0
     s = matrix_summary([np.eye(3)[None]] * 2)
     assert s["identity_distance"] == 0 and s["forward_gain"] == 1.0
+
+
+def test_diagnostics_bad_inputs():
+    A = np.eye(3)[None]
+    with pytest.raises(ValueError, match="reduce"):
+        forward_gain(A, reduce="median")
+    with pytest.raises(ValueError, match="reduce"):
+        spectral_norm(A, reduce="min")
+    with pytest.raises(ValueError, match="P"):
+        backward_gain(np.ones((2, 3)))
+    with pytest.raises(TypeError, match="P"):
+        forward_gain(np.eye(3, dtype=int))
+    with pytest.raises(ValueError, match="H"):
+        identity_distance(np.ones(3))
+    with pytest.raises(ValueError, match=r"matrices\[1\]"):
+        composite_map([np.eye(3), np.eye(2)])
+    with pytest.raises(ValueError, match="matrices"):
+        composite_map([])
+    assert forward_gain(np.array([[[1.0, -2.0], [0.5, 0.25]], [[1.0, 0.0], [0.0, 1.0]]]), reduce="mean") == 2.0

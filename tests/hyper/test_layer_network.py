@@ -129,3 +129,67 @@ def test_cupy_matches_numpy(rng, variant):
     gg = network_backward(cp.ones_like(outg), cg)
     assert rel_error(out, cp.asnumpy(outg)) < 1e-10
     assert max(rel_error(g[k], cp.asnumpy(gg[k])) for k in g) < 1e-9
+
+
+@pytest.mark.parametrize("kind", ["hc", "mhc"])
+def test_dynamic_coefficient_maps_gradients(rng, kind):
+    """The dynamic coefficient maps on their own: every entry of X and of every parameter."""
+    from hcref.hyper.coefficients import (hc_dynamic_forward, hc_dynamic_backward, mhc_dynamic_forward,
+                                          mhc_dynamic_backward, HC_DYNAMIC_KEYS, MHC_DYNAMIC_KEYS)
+    n, D = 3, 4
+    p = init_layer(rng, variant=kind, n=n, D=D, K=2, dynamic=True)
+    keys = HC_DYNAMIC_KEYS if kind == "hc" else MHC_DYNAMIC_KEYS
+    p = _jitter({k: p[k] for k in keys}, rng)
+    fwd, bwd = (hc_dynamic_forward, hc_dynamic_backward) if kind == "hc" else (mhc_dynamic_forward,
+                                                                               mhc_dynamic_backward)
+    err = check_gradients(fwd, bwd, {"X": rng.standard_normal((2, n, D))}, p, grad_names={"X": "x"})
+    assert set(err) == set(p) | {"X"}
+    assert max(err.values()) < 1e-7, err
+
+
+@pytest.mark.parametrize("variant", ["hc", "mhc", "mhc_perm", "shc"])
+def test_layer_float32_preserved_and_inputs_not_mutated(rng, variant):
+    p = init_layer(rng, variant=variant, n=3, D=4, K=5, dynamic=True)
+    p32 = {k: v.astype(np.float32) for k, v in p.items()}
+    before = {k: v.copy() for k, v in p32.items()}
+    X = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    X0 = X.copy()
+    out, c = layer_forward(X, p32, variant=variant, n=3, rounds=5)
+    g = layer_backward(np.ones_like(out), c)
+    assert out.dtype == np.float32 and all(v.dtype == np.float32 for v in g.values()), \
+        {k: v.dtype for k, v in g.items()}
+    np.testing.assert_array_equal(X, X0)
+    for k in p32:
+        np.testing.assert_array_equal(p32[k], before[k])
+
+
+def test_network_float32_preserved(rng):
+    p = init_network(rng, variant="mhc", n=4, d_in=6, D=5, K=7, C=3, depth=2)
+    p32 = {k: v.astype(np.float32) for k, v in p.items()}
+    out, c = network_forward(rng.standard_normal((3, 6)).astype(np.float32), p32, variant="mhc", n=4, rounds=5)
+    g = network_backward(np.ones_like(out), c)
+    assert out.dtype == np.float32 and all(v.dtype == np.float32 for v in g.values())
+
+
+def test_bad_parameters(rng):
+    p = init_layer(rng, variant="shc", n=4, D=5, K=6)
+    X = rng.standard_normal((2, 4, 5))
+    bad = dict(p, W1=np.where(p["W1"] > 0, np.nan, p["W1"]))
+    with pytest.raises(ValueError, match="W1"):
+        layer_forward(X, bad, variant="shc", n=4)
+    with pytest.raises(TypeError, match="b_res"):
+        layer_forward(X, dict(p, b_res=p["b_res"].astype(int)), variant="shc", n=4)
+    with pytest.raises(ValueError, match="b_post"):
+        layer_forward(X, {k: v for k, v in p.items() if k != "b_post"}, variant="shc", n=4)
+    with pytest.raises(TypeError, match="params"):
+        layer_forward(X, list(p.values()), variant="shc", n=4)
+    net = init_network(rng, variant="hc", n=4, d_in=6, D=5, K=7, C=3, depth=2)
+    x = rng.standard_normal((3, 6))
+    with pytest.raises(ValueError, match="out.W"):
+        network_forward(x, dict(net, **{"out.W": np.full_like(net["out.W"], np.inf)}), variant="hc", n=4)
+    with pytest.raises(ValueError, match="embed.b"):
+        network_forward(x, {k: v for k, v in net.items() if k != "embed.b"}, variant="hc", n=4)
+    with pytest.raises(ValueError, match="L1.b_pre"):
+        network_forward(x, dict(net, **{"L1.b_pre": net["L1.b_pre"] * np.nan}), variant="hc", n=4)
+    with pytest.raises(ValueError, match="layer"):
+        network_forward(x, {k: v for k, v in net.items() if not k.startswith("L")}, variant="hc", n=4)

@@ -135,3 +135,24 @@ def test_bad_inputs():
         sinkhorn_forward(np.zeros((3, 3)), rounds=0)
     with pytest.raises(ValueError, match="grad"):
         sinkhorn_forward(np.zeros((3, 3)), grad="magic")
+
+
+def test_bad_inputs_of_the_helpers(rng):
+    with pytest.raises(ValueError, match="R"):
+        sinkhorn_residuals(np.ones((2, 3)))
+    with pytest.raises(TypeError, match="logits"):
+        sinkhorn_exp_domain(np.ones((3, 3), dtype=int))
+    _, cache = sinkhorn_forward(rng.standard_normal((3, 3)), rounds=2)
+    with pytest.raises(ValueError, match="solver"):
+        sinkhorn_backward_implicit(np.ones((3, 3)), cache, solver="lsq")
+
+
+def test_float32_backward_and_inputs_not_mutated(rng):
+    x = rng.standard_normal((2, 4, 4)).astype(np.float32)
+    x0 = x.copy()
+    R, cache = sinkhorn_forward(x, rounds=5)
+    G = rng.standard_normal(R.shape).astype(np.float32)
+    G0 = G.copy()
+    assert sinkhorn_backward_unrolled(G, cache)["x"].dtype == np.float32
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(G, G0)

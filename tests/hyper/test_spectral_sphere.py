@@ -92,3 +92,28 @@ def test_bad_inputs():
         shc_forward(np.zeros(9, dtype=int), n=4)
     with pytest.raises(ValueError, match="n"):
         shc_param_count(1)
+
+
+def test_cayley_bad_inputs():
+    with pytest.raises(ValueError, match="a"):
+        cayley_forward(np.zeros((2, 5)), m=4)                 # needs 4 * 3 / 2 = 6 entries
+    with pytest.raises(ValueError, match="a"):
+        cayley_forward(np.array([0.1, np.nan, 0.0]), m=3)
+    with pytest.raises(TypeError, match="a"):
+        cayley_forward(np.zeros(3, dtype=int), m=3)
+    with pytest.raises(ValueError, match="m"):
+        cayley_forward(np.zeros(0), m=0)
+
+
+def test_cayley_float32_preserved_and_inputs_not_mutated(rng):
+    a = rng.standard_normal((2, 6)).astype(np.float32)
+    a0 = a.copy()
+    Q, c = cayley_forward(a, m=4)
+    assert Q.dtype == np.float32 and cayley_backward(np.ones_like(Q), c)["x"].dtype == np.float32
+    np.testing.assert_array_equal(a, a0)
+
+
+def test_helmert_bad_n():
+    with pytest.raises(ValueError, match="n"):
+        helmert_basis(0)
+    assert helmert_basis(1).shape == (1, 0)

@@ -225,3 +225,16 @@ def test_bad_inputs(fn):
         fn(np.ones((2, 3)), mask=np.array([[True, False, False], [False, False, False]]))
     with pytest.raises(ValueError, match="method"):
         mixing_weights_forward(np.ones(3), method="sparsemax")
+
+
+@pytest.mark.parametrize("method", ["projection", "softmax"])
+def test_inputs_not_mutated_and_float32_backward(method, rng):
+    mu = rng.standard_normal((3, 5)).astype(np.float32)
+    mu0 = mu.copy()
+    alpha, cache = mixing_weights_forward(mu, method=method)
+    d = rng.standard_normal((3, 5)).astype(np.float32)
+    d0 = d.copy()
+    g = mixing_weights_backward(d, cache)["mu"]
+    assert alpha.dtype == np.float32 and g.dtype == np.float32
+    np.testing.assert_array_equal(mu, mu0)
+    np.testing.assert_array_equal(d, d0)

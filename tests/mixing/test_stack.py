@@ -204,3 +204,25 @@ def test_bad_inputs(rng):
         model_forward(np.ones((2, 5)), mp)
     with pytest.raises(ValueError, match="x"):
         model_forward(np.full((2, 6), np.inf), mp)
+
+
+@pytest.mark.parametrize("skip, weights", [("dense", "projection"), ("residual", "projection"),
+                                           ("simplex", "projection"), ("simplex", "softmax")])
+def test_float32_preserved(rng, skip, weights):
+    p32 = {k: v.astype(np.float32) for k, v in init_model(rng, 6, D, K, 3, 4, window=2, mu_noise=0.5).items()}
+    x = rng.standard_normal((N, 6)).astype(np.float32)
+    logits, cache = model_forward(x, p32, skip=skip, window=2, weights=weights)
+    g = model_backward(np.ones_like(logits), cache)
+    assert logits.dtype == np.float32
+    assert all(v.dtype == np.float32 for v in g.values()), {k: v.dtype for k, v in g.items()}
+
+
+def test_model_bad_parameters(rng):
+    mp = init_model(rng, 6, D, K, 3, 2)
+    x = rng.standard_normal((2, 6))
+    with pytest.raises(ValueError, match="W_out"):
+        model_forward(x, dict(mp, W_out=np.full_like(mp["W_out"], np.nan)))
+    with pytest.raises(TypeError, match="b_in"):
+        model_forward(x, dict(mp, b_in=mp["b_in"].astype(int)))
+    with pytest.raises(ValueError, match="W1"):
+        model_forward(x, dict(mp, W1=mp["W1"] * np.inf))

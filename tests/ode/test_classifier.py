@@ -96,3 +96,27 @@ def test_bad_inputs():
         classifier_forward(x, params, field=field, gradient="magic")
     with pytest.raises(ValueError, match="labels"):
         loss_and_grads(x, np.array([0, 1]), params, field=field)
+
+
+def test_bad_parameters():
+    field, params, x = _setup("norm")
+    with pytest.raises(ValueError, match="Wout"):
+        classifier_forward(x, {**params, "Wout": np.full_like(params["Wout"], np.nan)}, field=field)
+    with pytest.raises(ValueError, match="Wout"):
+        classifier_forward(x, {**params, "Wout": np.zeros((5, 3))}, field=field)
+    with pytest.raises(ValueError, match="A"):
+        classifier_forward(x, {**params, "A": np.zeros((6, 3))}, field=field)
+    with pytest.raises(ValueError, match="bout"):
+        classifier_forward(x, {k: v for k, v in params.items() if k != "bout"}, field=field)
+    with pytest.raises(ValueError, match="W1"):
+        classifier_forward(x, {**params, "W1": params["W1"] * np.inf}, field=field)
+    with pytest.raises(ValueError, match="W2"):
+        classifier_forward(x, {**params, "W2": np.zeros((4, 4))}, field=field)
+
+
+def test_float32_preserved():
+    field, params, x = _setup("norm")
+    p32 = {k: v.astype(np.float32) for k, v in params.items()}
+    logits, cache = classifier_forward(x.astype(np.float32), p32, field=field, T=0.2, dt=0.1)
+    g = classifier_backward(np.ones_like(logits), cache)
+    assert logits.dtype == np.float32 and all(v.dtype == np.float32 for v in g.values())

@@ -159,3 +159,18 @@ def test_reference_cases_are_gradients_of_sum_out_dout():
                 outs, _ = compute(config, {**inputs, k: v}, dout)
                 return sum(float((outs[n] * dout[n]).sum()) for n in outs)
             assert rel_error(grads[k], numerical_gradient(scalar, inputs[k])) < 1e-7, (name, k)
+
+
+@pytest.mark.parametrize("kind", ENERGIES + ("plain",))
+def test_float32_preserved_and_inputs_not_mutated(kind):
+    x, p = _away_from_kinks(30)
+    x32, p32 = x.astype(np.float32), {k: v.astype(np.float32) for k, v in p.items()}
+    before = {k: v.copy() for k, v in p32.items()}
+    field = PlainField(D, H) if kind == "plain" else EnergyField(D, H, kind=kind, c1=2.0)
+    F = field.f(x32, 0.0, p32)
+    az, ap = field.vjp(x32, 0.0, p32, np.ones_like(x32))
+    assert F.dtype == np.float32 and az.dtype == np.float32 and all(v.dtype == np.float32 for v in ap.values())
+    if kind != "plain":
+        assert field.energy(x32, p32).dtype == np.float32
+    for k in p32:
+        np.testing.assert_array_equal(p32[k], before[k])

@@ -110,3 +110,12 @@ def test_spiral_data_shapes_and_bad_kind():
     assert np.linalg.norm(zs[-1]) < np.linalg.norm(zs[0])          # damped
     with pytest.raises(ValueError, match="kind"):
         spiral_data(10, 1.0, kind="quartic")
+
+
+def test_spiral_field_check_params():
+    from hcref.ode.integrators import odeint
+    from hcref.ode.spiral import SpiralField
+    with pytest.raises(ValueError, match="A"):
+        odeint(SpiralField(1), np.ones((1, 2)), [0.0, 1.0], {"A": np.eye(3)})
+    with pytest.raises(ValueError, match="A"):
+        SpiralField(1).check_params({})

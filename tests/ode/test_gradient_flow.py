@@ -94,3 +94,13 @@ def test_bad_inputs(rng):
         quadratic_energy(np.full((2, 3), np.inf), field.init_params(rng))
     with pytest.raises(TypeError, match="W"):
         hopfield_quadratic(np.ones((3, 3), dtype=int))
+
+
+def test_quadratic_energy_bad_params(rng):
+    x = rng.standard_normal((2, 3))
+    with pytest.raises(ValueError, match="A"):
+        quadratic_energy(x, {"A": np.eye(2), "b": np.zeros(3)})
+    with pytest.raises(ValueError, match="b"):
+        quadratic_energy(x, {"A": np.eye(3), "b": np.full(3, np.nan)})
+    with pytest.raises(ValueError, match="b"):
+        quadratic_energy(x, {"A": np.eye(3)})

@@ -105,3 +105,31 @@ def test_bad_inputs():
         corrupt(np.ones((2, 3)), 1.5, np.random.default_rng(0))
     with pytest.raises(ValueError, match="sweeps"):
         async_update(W, x, sweeps=-1)
+
+
+def test_bad_shapes_name_the_argument():
+    from hcref.ode.hopfield import local_field
+    W, x, _ = _random_net(0, 4)
+    with pytest.raises(ValueError, match="x"):
+        hopfield_energy(W, np.ones(5))
+    with pytest.raises(ValueError, match="W"):
+        hopfield_energy(np.ones((4, 3)), np.ones(4))
+    with pytest.raises(ValueError, match="x"):
+        local_field(W, np.ones((2, 3)))
+    with pytest.raises(ValueError, match="W"):
+        local_field(W + np.eye(4), x)
+    with pytest.raises(ValueError, match="patterns"):
+        overlap(np.ones((2, 4)), np.ones((3, 4)))
+    with pytest.raises(TypeError, match="x"):
+        overlap(np.ones(4, dtype=int), np.ones(4))
+    np.testing.assert_allclose(local_field(W, x), W @ x)
+
+
+def test_inputs_not_mutated(rng):
+    W, x, r = _random_net(3, 8)
+    W0, x0 = W.copy(), x.copy()
+    async_update(W, x, r, sweeps=2)
+    run_sync(W, x)
+    recall(W, x[None], r)
+    np.testing.assert_array_equal(W, W0)
+    np.testing.assert_array_equal(x, x0)
