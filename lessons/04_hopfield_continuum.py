@@ -155,13 +155,13 @@ def homogeneity(rng, hidden):
 # initialisation matters here: it sets the size of the field at the start, and with it whether
 # RK4 at dt = 0.1 starts inside its stability region (`init="he"` makes `5 f.f` blow up at once).
 #
-# Quick mode trains a smaller network (hidden width 128 instead of 1024) for 3 epochs of the
+# Quick mode trains a smaller network (hidden width 128 instead of 1024) for the protocol's 10 epochs of the
 # digits; `--full` runs hidden 1024 for 10 epochs (on MNIST with `--mnist DIR`).
 
 # %%
 def experiment(cfg, data):
     quick = cfg["quick"]
-    hidden, epochs = (128, 3.0) if quick else (1024, 10.0)
+    hidden, epochs = (128, 10.0) if quick else (1024, 10.0)
     rows, hist = {}, {}
     for kind in ENERGIES + ("plain",):
         ck = None if quick else os.path.join(cfg["out"], f"ckpt_{kind}.pkl")
