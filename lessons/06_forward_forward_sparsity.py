@@ -51,14 +51,19 @@ SRC = "seeds/004_ad95802844a45d54.txt"
 
 
 def settings(cfg, n_train):
-    """Sizes: the document's in --full (MNIST: 938 and 2,345 SGD steps = 2 and 5 epochs of batch 128)."""
+    """Sizes. Figures 2 and 3 always run the document's number of SGD steps (MNIST: 938 and 2,345
+    steps = 2 and 5 epochs of batch 128), because the shares move over hundreds of steps. Quick
+    mode measures every 4th step only, and Figure 3 uses n = 500 units instead of 2000 (we measured
+    the shares to follow the same course at n = 500 and n = 2000 over 1,200 steps); --full measures every step at
+    n = 2000."""
     full = cfg["full"]
     return {
         "fig1_n": 128, "fig1_batch": 128,
         "fig1b_batches": [b for b in (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024) if b <= n_train],
         "single_n": 2000, "single_lr": 1e-3, "single_batch": 128,
-        "fig2_steps": 938 if full else 100,
-        "fig3_steps": 2345 if full else 80,
+        "fig2_steps": 938, "fig2_n": 2000,
+        "fig3_steps": 2345, "fig3_n": 2000 if full else 500,
+        "track_every": 1 if full else 4,
         "net_width": 2000 if full else 256, "net_layers": 4 if full else 3,
         "net_epochs": 60 if full else 20, "net_lr": 0.01, "bp_lr": 1e-3, "net_batch": 100 if full else 64,
         "theta_per_unit": 0.04,     # our choice: threshold on sum h^2 = 0.04 x width (not in the document)
@@ -136,6 +141,10 @@ def figure_1b(cfg, d, s, claims):
 # before the step) with the measured change of Hoyer sparsity. The document expects both
 # shares to fall as training silences more and more samples (a silent `h = 0` cannot get
 # sparser; we give it `S(0) = 1` and the theory predicts no change for it).
+#
+# The fall is slow: over the first ~100 steps every sample still gets sparser, so we always run
+# the document's 938 steps (2 MNIST epochs of batch 128). Quick mode measures every 4th step (the
+# theorem terms cost far more than the SGD step); `--full` measures every step.
 
 # %%
 def smooth(v, k=9):
@@ -146,17 +155,21 @@ def smooth(v, k=9):
 
 def figure_2(cfg, d, s, claims):
     ck = f"{cfg['out']}/ckpt_fig2.pkl" if cfg["full"] else None
-    h = track_single_layer(d.x_train, mode="decrease", n=s["single_n"], lr=s["single_lr"],
-                           batch=s["single_batch"], n_steps=s["fig2_steps"], seed=cfg["seed"], checkpoint=ck)
+    h = track_single_layer(d.x_train, mode="decrease", n=s["fig2_n"], lr=s["single_lr"], batch=s["single_batch"],
+                           n_steps=s["fig2_steps"], seed=cfg["seed"], track_every=s["track_every"], checkpoint=ck)
+    h = [r for r in h if "step" in r]               # the measured iterations
     pred = np.array([r["pred_neg"] for r in h])
     act = np.array([r["actual_neg"] for r in h])
     agree = np.array([r["agree_neg"] for r in h])
     fig, ax = new_figure(1, 1, width=6.0, height=3.4)
-    it = np.arange(1, len(h) + 1)
+    it = np.array([r["step"] + 1 for r in h])
     ax.plot(it, 100 * act, color="tab:blue", label="actually sparser")
     ax.plot(it, 100 * pred, color="tab:orange", ls="--", label="satisfies Theorem 1")
+    every = f", every {s['track_every']}th step shown" if s["track_every"] > 1 else ""
     ax.set(xlabel="iteration", ylabel="% of batch", ylim=(min(80.0, 100 * min(act.min(), pred.min()) - 2), 101),
-           title=f"Fig. 2: decreasing goodness (n={s['single_n']}, lr={s['single_lr']})")
+           title=f"Fig. 2: decreasing goodness (n={s['fig2_n']}, lr={s['single_lr']}, batch "
+                 f"{s['single_batch']}{every})")
+    ax.title.set_fontsize(9)
     ax.legend()
     claims.figure(save_figure(fig, cfg["out"], "fig2_decrease_goodness"))
     gap = float(np.mean(np.abs(pred - act)))
@@ -169,8 +182,9 @@ def figure_2(cfg, d, s, claims):
     claims.add("fig2_share_change_first_to_last_tenth", late - early,
                "the share of samples that become sparser keeps decreasing as training proceeds",
                f"{SRC}, section 5.1, Figure 2", ok=late <= early - 0.02,
-               note=f"mean share over the last minus the first 10% of {len(h)} iterations ({early:.3f} -> "
-                    f"{late:.3f}; document: 938 iterations); a drop of >= 2 points counts")
+               note=f"mean share over the last minus the first 10% of {s['fig2_steps']} iterations ({early:.3f} -> "
+                    f"{late:.3f}; n = {s['fig2_n']}, {len(h)} measured iterations; document: 938 iterations, "
+                    "n = 2000); a drop of >= 2 points counts")
     claims.value("fig2_final_silent_fraction", h[-1]["silent_neg"])
     claims.value("fig2_final_hoyer", h[-1]["hoyer_neg"])
     return h
@@ -182,14 +196,23 @@ def figure_2(cfg, d, s, claims):
 # `G(H-) - G(H+)` pushes the two goodnesses apart. The document reports that more than half of
 # the positive *and* of the negative samples become sparser most of the time, and that
 # Theorem 2 follows the measured share.
+#
+# The shares start low (for the negatives near zero) and only climb to just above one half after
+# a few hundred steps, so "most of the time" depends on the run length: we run the document's
+# 2,345 steps (5 MNIST epochs). To afford that in quick mode the layer has `n = 500` units and
+# every 4th step is measured; `--full` uses `n = 2000` and every step. We also report the share
+# of iterations above one half over the second half of training, past the initial transient.
 
 # %%
 def figure_3(cfg, d, s, claims):
     ck = f"{cfg['out']}/ckpt_fig3.pkl" if cfg["full"] else None
-    h = track_single_layer(d.x_train, d.y_train, mode="ff", n=s["single_n"], lr=s["single_lr"],
-                           batch=s["single_batch"], n_steps=s["fig3_steps"], seed=cfg["seed"], checkpoint=ck)
+    h = track_single_layer(d.x_train, d.y_train, mode="ff", n=s["fig3_n"], lr=s["single_lr"],
+                           batch=s["single_batch"], n_steps=s["fig3_steps"], seed=cfg["seed"],
+                           track_every=s["track_every"], checkpoint=ck)
+    h = [r for r in h if "step" in r]               # the measured iterations
     fig, axes = new_figure(2, 1, width=4.6, height=3.3)
-    it = np.arange(1, len(h) + 1)
+    it = np.array([r["step"] + 1 for r in h])
+    size = f"n={s['fig3_n']}" + (f", every {s['track_every']}th step" if s["track_every"] > 1 else "")
     for ax, g, title in ((axes[0], "pos", "(A) positive data"), (axes[1], "neg", "(B) negative data")):
         pred = np.array([r[f"pred_{g}"] for r in h])
         act = np.array([r[f"actual_{g}"] for r in h])
@@ -197,14 +220,19 @@ def figure_3(cfg, d, s, claims):
         ax.plot(it, 100 * act, color="tab:blue", lw=0.8, label="actually sparser")
         ax.plot(it, 100 * pred, color="tab:orange", lw=0.8, ls="--", label="satisfies Theorem 2")
         ax.axhline(50, color="grey", lw=0.6)
-        ax.set(xlabel="iteration", ylabel="% of batch", title=f"Fig. 3{title}", ylim=(-2, 102))
+        ax.set(xlabel="iteration", ylabel="% of batch", title=f"Fig. 3{title} ({size})", ylim=(-2, 102))
+        ax.title.set_fontsize(9)
         ax.legend(fontsize=7)
         most = float(np.mean(act > 0.5))
+        late = float(np.mean(act[act.size // 2:] > 0.5))
+        claims.value(f"fig3_{g}_sparser_share_of_iterations_second_half", late)
         claims.add(f"fig3_{g}_sparser_most_of_the_time", most,
                    f"more than 50% of the {'positive' if g == 'pos' else 'negative'} samples become sparser "
                    "most of the time", f"{SRC}, section 5.2, Figure 3", ok=most > 0.5,
-                   note=f"share of {len(h)} iterations with > 50% sparser (document: 5 MNIST epochs); "
-                        f"mean share {act.mean():.3f}; Hoyer {h[0][f'hoyer_{g}']:.3f} -> {h[-1][f'hoyer_{g}']:.3f}")
+                   note=f"share of {len(h)} measured iterations (of {s['fig3_steps']}, n = {s['fig3_n']}) with "
+                        f"> 50% sparser (document: 2,345 iterations = 5 MNIST epochs, n = 2000); "
+                        f"second half of training alone: {late:.3f}; mean share {act.mean():.3f}; "
+                        f"Hoyer {h[0][f'hoyer_{g}']:.3f} -> {h[-1][f'hoyer_{g}']:.3f}")
         gap = float(np.mean(np.abs(pred - act)))
         claims.add(f"fig3_{g}_theorem2_tracks_actual", gap,
                    "Theorem 2 follows the same trend as the actual share", f"{SRC}, Figure 3",
@@ -326,10 +354,14 @@ def main(cfg):
 #   sparsifies, and more so with larger batches (with one sample the step only rescales `h`).
 # * With lr = 0.001 the prediction still tracks the measured share closely during training; the
 #   mismatch comes from units that cross zero within one step (the mask changes, eq. 23 fails).
+#   Over the document's 938 steps the share that gets sparser falls from 100% to about 65%.
 # * Whether the FF loss makes *most* samples sparser is an empirical property of the data, not a
 #   consequence of the theorems: check the verdicts in `metrics.json` for the data set you ran.
-#   In our quick run on the 8x8 digits the single-layer FF loss made only a minority of the
-#   samples sparser (fewest among the negatives), although Theorem 2 predicted each step well.
+#   On the 8x8 digits, over the document's 2,345 steps, just over half of the iterations made
+#   more than half of the positives (about 56%) and of the negatives (about 53%) sparser: the
+#   claim holds, narrowly, and only because the shares climb past one half after a transient of
+#   a few hundred steps in which most samples, and almost all negatives, became denser.
+#   Theorem 2 predicted every step's share to within a fraction of a percent.
 # * A full FF network learns to classify with local losses only; its hidden layers come out
 #   sparser than those of a backprop network of the same shape in our runs.
 #

@@ -6,6 +6,9 @@ classification data set (a :class:`hcref.data.Dataset`-like object with ``x_trai
 matrices' diagnostics (:func:`hcref.hyper.diagnostics.matrix_summary`) on a fixed batch of
 test inputs together with the test loss and accuracy. Snapshots live in the step history,
 so they survive a checkpoint/resume of :func:`hcref.training.run_steps`.
+:func:`train_variants` repeats this for several variants and seeds, and :func:`seed_summary`
+reduces the final numbers to mean / min / max over the seeds (so that a difference between
+variants can be compared with the seed-to-seed spread).
 """
 from __future__ import annotations
 
@@ -17,7 +20,10 @@ from .diagnostics import matrix_summary
 from .network import init_network, network_forward, network_loss_and_grads, residual_matrices
 from .sinkhorn import sinkhorn_residuals
 
-__all__ = ["train_variant", "evaluate"]
+__all__ = ["train_variant", "evaluate", "train_variants", "seed_summary", "FINAL_KEYS"]
+
+FINAL_KEYS = ("test_loss", "test_acc", "identity_distance", "negative_share", "forward_gain", "backward_gain",
+              "spectral_norm")
 
 
 def evaluate(params, x, y, config: dict, *, probe: int = 256) -> dict:
@@ -73,3 +79,34 @@ def train_variant(data, *, variant: str, n: int = 4, depth: int = 16, D: int = 1
     H_mean = [to_numpy(get_xp(H).mean(H, axis=0)) for H in residual_matrices(cache)]
     return {"history": [h["loss"] for h in history], "snapshots": snapshots, "final": snapshots[-1],
             "params": params, "config": config, "H_res": H_mean}
+
+
+def train_variants(data, *, variants, seeds, checkpoint_dir: str | None = None, **kw) -> dict:
+    """Train every variant once per seed: ``{variant: [run for seed in seeds]}``.
+
+    ``kw`` goes to :func:`train_variant`; with ``checkpoint_dir`` every run gets its own
+    checkpoint file ``{checkpoint_dir}/ckpt_{variant}_s{seed}.pkl``.
+    """
+    if not seeds:
+        raise ValueError("seeds: expected at least one seed")
+    runs = {}
+    for v in variants:
+        runs[v] = []
+        for s in seeds:
+            ck = None if checkpoint_dir is None else f"{checkpoint_dir}/ckpt_{v}_s{s}.pkl"
+            runs[v].append(train_variant(data, variant=v, seed=int(s), checkpoint=ck, **kw))
+    return runs
+
+
+def seed_summary(runs: dict, keys=FINAL_KEYS, *, which: str = "final") -> dict:
+    """``{variant: {key: {"mean", "min", "max", "values"}}}`` of ``run[which][key]`` over the seeds.
+
+    ``which`` is ``"final"`` (after training) or ``"first"`` (the step-0 snapshot).
+    """
+    out = {}
+    for v, rs in runs.items():
+        out[v] = {}
+        for k in keys:
+            vals = [float((r["final"] if which == "final" else r["snapshots"][0])[k]) for r in rs]
+            out[v][k] = {"mean": sum(vals) / len(vals), "min": min(vals), "max": max(vals), "values": vals}
+    return out
