@@ -14,10 +14,14 @@ alone. With CuPy and a CUDA device it also runs the CuPy backend against PyTorch
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # run from a checkout
 
 from hcref.backend import asarray, cupy_available, get_xp
 from hcref.leaky.network import init_params, cost_forward, cost_backward
