@@ -1,4 +1,4 @@
-"""Figure helpers: the Agg backend (never a window, never ``plt.show()``) and saving under a folder."""
+"""Figure helpers: the Agg backend (figures are saved, no window ever opens) and saving under a folder."""
 from __future__ import annotations
 
 import os

@@ -17,10 +17,12 @@ Fields here: :class:`LinearField` (``dz/dt = A z``) and :class:`TanhField`
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..backend import asarray, check_shape
 from ..blocks import affine_forward, affine_backward, tanh_forward, tanh_backward
 
-__all__ = ["VectorField", "LinearField", "TanhField"]
+__all__ = ["VectorField", "LinearField", "TanhField", "field_forward", "field_backward"]
 
 
 class VectorField:
@@ -127,3 +129,25 @@ class TanhField(VectorField):
             if k not in params:
                 raise ValueError(f"params: missing key {k!r}")
             check_shape(params[k], f"params[{k!r}]", s)
+
+
+class FieldCache(NamedTuple):
+    field: object
+    z: object
+    t: float
+    params: dict
+
+
+def field_forward(z, params, *, field: VectorField, t: float = 0.0):
+    """Any vector field as a forward/backward pair of the contract: ``out = f(z, t, params)``.
+
+    Lets :func:`hcref.gradcheck.check_gradients` check a field's :meth:`VectorField.vjp`
+    (``grad_names={"z": "x"}``).
+    """
+    return field.f(z, t, params), FieldCache(field, z, t, params)
+
+
+def field_backward(dz, cache: FieldCache):
+    """``{"x": dz^T df/dz, **{name: dz^T df/dparam}}`` from the field's own ``vjp``."""
+    a_z, a_params = cache.field.vjp(cache.z, cache.t, cache.params, dz)
+    return {"x": a_z, **a_params}

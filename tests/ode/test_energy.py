@@ -6,6 +6,7 @@ from hypothesis import given, strategies as st
 from hcref.gradcheck import check_gradients, numerical_gradient, rel_error
 from hcref.ode.energy import ENERGIES, EnergyField, PlainField, energy_forward, grad_energy
 from hcref.ode.integrators import odeint
+from hcref.ode.fields import field_backward, field_forward
 
 D, H, N = 5, 6, 3
 
@@ -26,16 +27,6 @@ def _away_from_kinks(seed, bias=True):
     raise RuntimeError("no kink-free draw")
 
 
-def _pair(field):
-    def fwd(z, params):
-        return field.f(z, 0.0, params), (z, params)
-
-    def bwd(a, cache):
-        az, ap = field.vjp(cache[0], 0.0, cache[1], a)
-        return {"z": az, **ap}
-    return fwd, bwd
-
-
 @pytest.mark.parametrize("kind", ENERGIES)
 def test_grad_energy_matches_finite_differences(kind):
     x, p = _away_from_kinks(0)
@@ -48,8 +39,8 @@ def test_grad_energy_matches_finite_differences(kind):
 def test_second_order_vjps_every_parameter(kind):
     x, p = _away_from_kinks(10)
     field = PlainField(D, H) if kind == "plain" else EnergyField(D, H, kind=kind, c1=2.0)
-    fwd, bwd = _pair(field)
-    errs = check_gradients(fwd, bwd, {"z": x}, p)
+    errs = check_gradients(field_forward, field_backward, {"z": x}, p, config={"field": field},
+                           grad_names={"z": "x"})
     assert set(errs) == {"z", "W1", "b1", "W2", "b2"}
     assert max(errs.values()) <= 1e-7, errs
 
