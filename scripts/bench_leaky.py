@@ -24,7 +24,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # run from a checkout
 
 from hcref.backend import asarray, cupy_available, get_xp
-from hcref.leaky.network import init_params, cost_forward, cost_backward
+from hcref.leaky.cost import cost_forward, cost_backward
+from hcref.leaky.network import init_params
 from hcref.optim import Adam
 
 SIZES = {"paper": dict(w=200, L=50, N=1000, d=20), "small": dict(w=32, L=12, N=200, d=20)}

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from ..backend import get_xp, asarray, to_numpy
-from .network import backward_variables
+from .cost import backward_variables
 from .hamiltonian import layer_energies, singular_values, balancedness
 from .train import train, evaluate
 

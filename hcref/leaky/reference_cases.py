@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..reference import register_mechanism, register_case
-from .network import cost_forward, cost_backward
+from .cost import cost_forward, cost_backward
 from .hamiltonian import hamiltonian, cost_of_identity
 
 _NET_KEYS = ("W", "U_in", "U_out")

@@ -26,7 +26,8 @@ from typing import NamedTuple
 from ..backend import get_xp, asarray, to_numpy, default_rng
 from ..optim import Adam, SGD
 from ..training import run_steps
-from .network import init_params, cost_forward, cost_backward, leaky_forward
+from .cost import cost_forward, cost_backward
+from .network import init_params, leaky_forward
 from .layer_steps import make_steps, adaptive_update
 
 __all__ = ["TrainResult", "LBFGS", "train", "evaluate", "make_step_fn", "stationarity"]

@@ -6,7 +6,8 @@ from hypothesis import given, strategies as st
 from hcref.leaky.hamiltonian import (hamiltonian, rescaled_hamiltonian, cost_of_identity, stable_rank,
                                      singular_values, balancedness, layer_energies, theorem4_identity,
                                      k_norm_sq)
-from hcref.leaky.network import init_params, leaky_forward, cost_forward, sigma
+from hcref.leaky.cost import cost_forward
+from hcref.leaky.network import init_params, leaky_forward, sigma
 
 
 @given(seed=st.integers(0, 2 ** 31 - 1), w=st.integers(4, 9), k=st.integers(1, 3), N=st.integers(12, 20))
@@ -125,7 +126,7 @@ def _converged_small_network():
     """A tightly converged small leaky ResNet (L-BFGS from scipy, tests only)."""
     from scipy.optimize import minimize
     from hcref.data import teacher_data
-    from hcref.leaky.network import cost_backward, backward_variables
+    from hcref.leaky.cost import cost_backward, backward_variables
     d = teacher_data(dims=(6, 2, 6), n_train=24, n_test=10, hidden=20, seed=3)
     x, y = d.x_train.T.copy(), d.y_train.T.copy()
     L, w, Lt, lam = 10, 8, 3.0, 0.15      # lambda large enough for L-BFGS to converge tightly (|W_l| ~ 3.5)

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from hcref.gradcheck import check_gradients
-from hcref.leaky.network import (init_params, leaky_forward, leaky_backward, cost_forward,
-                                 cost_backward, backward_variables, sigma)
+from hcref.leaky.cost import backward_variables, cost_backward, cost_forward
+from hcref.leaky.network import init_params, leaky_backward, leaky_forward, sigma
 from hcref.leaky.layer_steps import equidistant, irregular, adaptive_update
 
 TOL = 1e-7
@@ -117,3 +117,5 @@ def test_bad_inputs(rng):
         cost_forward(x, bady, p, rho=rho, L_tilde=1.0, lam=0.1)
     with pytest.raises(ValueError, match="lam"):
         cost_forward(x, y, p, rho=rho, L_tilde=1.0, lam=0.0)
+    with pytest.raises(ValueError, match="L_tilde"):
+        cost_forward(x, y, p, rho=rho, L_tilde=0.0, lam=0.1)
