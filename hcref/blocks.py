@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .backend import get_xp, as_float_array
+from .backend import get_xp, as_float_array, asarray
 
 __all__ = [
     "affine_forward", "affine_backward", "relu_forward", "relu_backward", "tanh_forward",
@@ -58,11 +58,9 @@ def affine_backward(dy, cache: AffineCache):
 
 def init_affine(rng, d_in: int, d_out: int, *, scale: float | None = None, dtype="float64", like=None):
     """He-style initialisation ``W ~ N(0, scale^2)`` with ``scale = sqrt(2 / d_in)``, ``b = 0``."""
-    from .backend import asarray
     scale = (2.0 / d_in) ** 0.5 if scale is None else scale
     W = asarray(rng.standard_normal((d_in, d_out)) * scale, like=like, dtype=dtype)
-    b = asarray(rng.standard_normal(d_out) * 0.0, like=like, dtype=dtype)
-    return {"W": W, "b": b}
+    return {"W": W, "b": get_xp(W).zeros(d_out, dtype=W.dtype)}
 
 
 # ----------------------------------------------------------------------------- activations
