@@ -1,6 +1,5 @@
 """Progress, divergence guard, atomic checkpoints and exact resume."""
 import os
-import pickle
 import subprocess
 import sys
 import textwrap
@@ -49,7 +48,7 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path, kill_at):
     step_fn = make_problem()
     ref, ref_hist = run_steps(step_fn, {"w": np.zeros(5)}, Adam(lr=0.05), np.random.default_rng(1), 30)
 
-    ckpt = str(tmp_path / "run.pkl")
+    ckpt = str(tmp_path / "run.npz")
 
     def dying(params, rng, step):
         if step == kill_at:
@@ -85,7 +84,7 @@ def test_resume_after_sigkill(tmp_path):
                            checkpoint=sys.argv[1], every=3)
         np.save(sys.argv[1] + ".npy", out["w"])
     """))
-    ckpt = str(tmp_path / "c.pkl")
+    ckpt = str(tmp_path / "c.npz")
     env = dict(os.environ, TQDM_DISABLE="1")
     first = subprocess.run([sys.executable, str(script), ckpt, "17"], env=env)
     assert first.returncode != 0 and load_checkpoint(ckpt)["step"] == 15
@@ -96,23 +95,23 @@ def test_resume_after_sigkill(tmp_path):
 
 
 def test_checkpoint_of_another_run_is_refused(tmp_path):
-    ckpt = str(tmp_path / "c.pkl")
+    ckpt = str(tmp_path / "c.npz")
     run_steps(make_problem(), {"w": np.zeros(5)}, Adam(), np.random.default_rng(1), 3, checkpoint=ckpt, tag="a")
     with pytest.raises(ValueError, match="different run"):
         run_steps(make_problem(), {"w": np.zeros(5)}, Adam(), np.random.default_rng(1), 3, checkpoint=ckpt, tag="b")
 
 
 def test_save_is_atomic(tmp_path, monkeypatch):
-    path = str(tmp_path / "c.pkl")
+    path = str(tmp_path / "c.npz")
     save_checkpoint(path, {"step": 1})
 
-    def broken_dump(*a, **k):
+    def broken_savez(*a, **k):
         raise OSError("disk full")
-    monkeypatch.setattr(pickle, "dump", broken_dump)
+    monkeypatch.setattr(np, "savez", broken_savez)
     with pytest.raises(OSError):
         save_checkpoint(path, {"step": 2})
     assert load_checkpoint(path) == {"step": 1}
-    assert os.listdir(tmp_path) == ["c.pkl"]     # no temporary file left behind
+    assert os.listdir(tmp_path) == ["c.npz"]     # no temporary file left behind
 
 
 def test_bad_arguments():
