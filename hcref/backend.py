@@ -58,6 +58,9 @@ def set_backend(name: str) -> None:
         raise ValueError(f"backend: expected 'numpy' or 'cupy', got {name!r}")
     if name == "cupy":
         _import_cupy()
+        if not cupy_available():
+            raise RuntimeError("backend: CuPy is installed but no CUDA device is available "
+                               "(no GPU, or no driver); use --backend numpy")
     _backend = name
 
 

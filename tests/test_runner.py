@@ -1,4 +1,5 @@
 """The lesson runner: one page for all lessons, failures shown and reflected in the exit code."""
+import json
 import os
 import sys
 
@@ -40,3 +41,52 @@ def test_runner_succeeds_when_all_pass(tmp_path):
     lessons.mkdir()
     (lessons / "90_good.py").write_text(GOOD)
     assert run_lessons.main(["--out", str(tmp_path / "out"), "--lessons-dir", str(lessons)]) == 0
+
+
+TAXONOMY = '''# %% [markdown]
+# # Lesson 93: a lesson with every verdict
+#
+# Source: A. Author, "A paper", 2024, arXiv:0000.00000v1, section 2.
+#
+# What this lesson shows, in one paragraph.
+
+# %%
+from hcref.lessonkit import Claims
+def main(cfg):
+    c = Claims("93_all", cfg)
+    c.add("decided", 1.0, "1", "s1", ok=True, test="|x-1| < 0.1")
+    c.add("underpowered", 0.5, "1", "s2", ok=False, test="3 seeds", power=False)
+    c.add("identity", 0.0, "0", "s3", ok=True, kind="check", test="to 1e-12")
+    c.add("number", {"hc": 9238.342314939695, "mhc": 0.9999999999999996}, "-", "s4")
+    return c.result()
+if __name__ == "__main__":
+    from hcref.lessonkit import run_lesson
+    run_lesson(main, __file__)
+'''
+
+
+def test_page_structure_legend_citation_and_counts(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    (lessons / "93_all.py").write_text(TAXONOMY)
+    out = tmp_path / "out"
+    assert run_lessons.main(["--out", str(out), "--lessons-dir", str(lessons), "--jobs", "1", "--seed", "3"]) == 0
+    page = (out / "index.html").read_text()
+    for verdict in ("reproduced", "not reproduced", "inconclusive", "check", "measured"):
+        assert f">{verdict}</td>" in page                      # the legend names every verdict
+    assert "Lesson 93: a lesson with every verdict" in page
+    assert "arXiv:0000.00000v1" in page                        # the citation is shown
+    assert "hc 9238, mhc 1" in page                            # numbers formatted for reading, not raw dicts
+    assert "test: 3 seeds" in page
+    metrics = json.loads((out / "93_all" / "metrics.json").read_text())
+    verdicts = [c["verdict"] for c in metrics["claims"]]
+    assert verdicts == ["reproduced", "inconclusive", "check", "measured"]
+    assert metrics["counts"]["inconclusive"] == 1
+
+
+def test_only_selects_lessons_and_reports_none(tmp_path, capsys):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    (lessons / "90_good.py").write_text(GOOD)
+    assert run_lessons.main(["--out", str(tmp_path / "out"), "--lessons-dir", str(lessons), "--only", "77"]) == 2
+    assert "no lessons found" in capsys.readouterr().err
