@@ -158,9 +158,17 @@ def lesson_config(lesson_file: str, argv=None, **overrides) -> dict:
                    help="array backend (default: $HCREF_BACKEND, else numpy)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random stream of the lesson")
     p.add_argument("--mnist", default=None, metavar="DIR", help="folder with the four MNIST IDX files")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="run the lesson's sweeps as tasks on a local dask cluster of N single-threaded workers")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the lesson's sweeps on an existing dask.distributed scheduler")
     if argv is None and in_notebook():
         argv = []
     args = p.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        p.error(f"--workers: expected a positive number, got {args.workers}")
+    if args.workers is not None and args.scheduler is not None:
+        p.error("--workers and --scheduler: give one of them")
     cfg = vars(args)
     cfg["out"] = cfg["out"] or os.path.join("out", name)
     cfg["quick"] = not cfg["full"]
