@@ -153,7 +153,9 @@ def check_file(path: str, *, tol: float = DEFAULT_TOL) -> CaseResult:
     try:
         cf = read_case_file(path)
     except CaseFileError as exc:
-        return CaseResult(name, None, (), str(exc), path)
+        problem = str(exc)
+        return CaseResult(name, None, (), problem[len(name) + 2:] if problem.startswith(name + ": ") else problem,
+                          path)
     g = cf.groups
     return _judge(name, cf.mechanism, cf.config, g["in"], g["dout"], g["out"], g["grad"], tol,
                   extra=cf.extra, path=path)

@@ -62,7 +62,7 @@ def _member_array(data: bytes, where: str) -> np.ndarray:
             raise CaseFileError(f"{where}: unsupported .npy format version {version}")
     except CaseFileError:
         raise
-    except (ValueError, SyntaxError, TypeError) as exc:
+    except Exception as exc:     # noqa: BLE001 - numpy's header parser raises several kinds on garbage
         raise CaseFileError(f"{where}: not a valid .npy array header ({exc})") from exc
     if dtype.hasobject:
         raise CaseFileError(f"{where}: object array (dtype {dtype}); case files hold plain numbers and strings")
