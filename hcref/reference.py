@@ -146,16 +146,16 @@ def _judge(case_name, mechanism, config, inputs, douts, outputs, grads, tol, ext
                  extra=extra, path=path)
 
 
-def check_file(path: str, *, tol: float = DEFAULT_TOL) -> CaseResult:
-    """The verdict on one case file (an unreadable file is a failed case, never an exception)."""
+def check_file(path: str, *, tol: float = DEFAULT_TOL, label: str | None = None) -> CaseResult:
+    """The verdict on one case file (an unreadable file is a failed case, never an exception); the case is
+    called ``label`` (default: the file name) in the report."""
     cases()
-    name = os.path.basename(path)
+    name = label or os.path.basename(path)
     try:
         cf = read_case_file(path)
     except CaseFileError as exc:
-        problem = str(exc)
-        return CaseResult(name, None, (), problem[len(name) + 2:] if problem.startswith(name + ": ") else problem,
-                          path)
+        problem, base = str(exc), os.path.basename(path) + ": "
+        return CaseResult(name, None, (), problem[len(base):] if problem.startswith(base) else problem, path)
     g = cf.groups
     return _judge(name, cf.mechanism, cf.config, g["in"], g["dout"], g["out"], g["grad"], tol,
                   extra=cf.extra, path=path)
@@ -187,7 +187,9 @@ def check(*paths: str, tol: float = DEFAULT_TOL) -> Report:
             files.append(p)
         else:
             raise ValueError(f"paths: {p!r} is neither a case file nor a folder")
-    return Report([check_file(f, tol=tol) for f in files], tol)
+    names = [os.path.basename(f) for f in files]
+    labels = [f if names.count(n) > 1 else n for f, n in zip(files, names)]   # same name in two folders
+    return Report([check_file(f, tol=tol, label=lab) for f, lab in zip(files, labels)], tol)
 
 
 def crosscheck(fn: Callable, case, *, tol: float = DEFAULT_TOL, seed: int = 0) -> Report:

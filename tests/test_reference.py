@@ -173,3 +173,15 @@ def test_crosscheck_bad_arguments():
         reference.crosscheck(lambda i, d, c: None, "blocks_mlp_relu")
     with pytest.raises(TypeError, match="case"):
         reference.crosscheck(_mlp_numpy, 3)
+
+
+def test_same_file_name_in_two_folders(exported, tmp_path):
+    import shutil
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        shutil.copy(os.path.join(exported, "blocks_mlp_relu.npz"), tmp_path / sub)
+    (tmp_path / "b" / "blocks_mlp_relu.npz").write_bytes(b"broken")
+    report = reference.check(str(tmp_path / "a"), str(tmp_path / "b"))
+    assert len(report) == 2 and not report.passed
+    assert [r.passed for r in report.results] == [True, False]
+    assert report.results[1].problem.startswith("not a readable .npz")
