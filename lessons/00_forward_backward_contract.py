@@ -49,7 +49,7 @@ def loss_and_grads(params, x, y):
     """Mean cross-entropy of the two-layer ReLU network and the gradient of every parameter."""
     logits, cache = mlp_forward(x, params)
     loss, loss_cache = cross_entropy_forward(logits, y)
-    dlogits = cross_entropy_backward(1.0, loss_cache)["x"]
+    dlogits = cross_entropy_backward(1.0, loss_cache)["logits"]
     grads = mlp_backward(dlogits, cache)
     return loss, {k: grads[k] for k in params}, logits
 

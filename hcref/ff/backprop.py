@@ -90,7 +90,7 @@ def bp_loss_and_grads(params, x, labels):
     """Mean cross-entropy and its gradient for every parameter (no ``x`` entry)."""
     (logits, _), cache = bp_forward(x, params)
     loss, cl = cross_entropy_forward(logits, labels)
-    grads = bp_backward(cross_entropy_backward(1.0, cl)["x"], cache)
+    grads = bp_backward(cross_entropy_backward(1.0, cl)["logits"], cache)
     grads.pop("x")
     return loss, grads
 

@@ -6,6 +6,7 @@ Results are host values (floats, lists, numpy arrays via :func:`hcref.backend.to
 from __future__ import annotations
 
 from ..backend import get_xp, to_numpy
+from ..config import check_choice
 from .stack import StackCache, layer_weights_forward, resolve_window
 
 __all__ = ["state_statistics", "jensen_check", "alpha_matrix", "support_sizes", "count_paths",
@@ -116,7 +117,7 @@ def count_paths(depth: int, skip: str, window=3, support=None) -> int:
             m = min(l + 1, H)
             ks = [l - j for j in range(m) if support is None or bool(support[l][j])]
         else:
-            raise ValueError(f"skip: expected 'dense', 'residual' or 'simplex', got {skip!r}")
+            check_choice(skip, "skip", ("dense", "residual", "simplex"))
         P.append(P[l] + sum(P[k] for k in ks))
     return P[depth]
 

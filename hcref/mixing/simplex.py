@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..backend import as_float_array, get_xp
+from ..config import check_choice
 from ..blocks import softmax_backward, softmax_forward
 
 __all__ = ["project_simplex_forward", "project_simplex_backward", "simplex_threshold",
@@ -221,7 +222,7 @@ def mixing_weights_forward(mu, *, method: str = "projection", mask=None):
     elif method == "softmax":
         alpha, c = softmax_weights_forward(mu, mask=mask)
     else:
-        raise ValueError(f"method: expected one of {WEIGHT_METHODS}, got {method!r}")
+        check_choice(method, "method", WEIGHT_METHODS)
     return alpha, MixingWeightsCache(method, c)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..backend import as_float_array, asarray, check_shape, get_xp
+from ..config import check_choice
 from ..blocks import init_mlp, mlp_backward, mlp_forward
 from .simplex import mixing_weights_backward, mixing_weights_forward, WEIGHT_METHODS
 
@@ -98,10 +99,8 @@ def init_stack(rng, depth: int, width: int, hidden: int, *, window=3, branch_sca
 
 
 def _validate(x, params, skip, window, weights):
-    if skip not in SKIPS:
-        raise ValueError(f"skip: expected one of {SKIPS}, got {skip!r}")
-    if weights not in WEIGHT_METHODS:
-        raise ValueError(f"weights: expected one of {WEIGHT_METHODS}, got {weights!r}")
+    check_choice(skip, "skip", SKIPS)
+    check_choice(weights, "weights", WEIGHT_METHODS)
     as_float_array(x, "x", ndim=2)
     for k in _F_KEYS:
         if k not in params:

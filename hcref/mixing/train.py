@@ -63,7 +63,7 @@ def loss_and_grads(params, x, y, *, skip, window, weights, mu_scale: float = 1.0
     logits, cache = model_forward(x, _logits_params(params, mu_scale), skip=skip, window=window,
                                   weights=weights)
     loss, lc = cross_entropy_forward(logits, y)
-    grads = model_backward(cross_entropy_backward(1.0, lc)["x"], cache)
+    grads = model_backward(cross_entropy_backward(1.0, lc)["logits"], cache)
     grads = {k: grads[k] for k in params}
     if "mu" in grads:
         grads["mu"] = mu_scale * grads["mu"]           # mu = mu_scale * theta
