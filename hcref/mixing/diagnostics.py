@@ -127,7 +127,11 @@ class SupportTracker:
 
     :meth:`update` counts, between consecutive snapshots, connections that leave the support
     (pruned) and connections that enter it again after having been pruned earlier (re-entered).
+    Its whole state is JSON-like (:meth:`state_dict`, :meth:`from_state`), so that a training
+    run keeps it in its checkpoint and a resumed run continues the same record.
     """
+
+    _STATE = ("prev", "available", "ever_pruned", "pruned_events", "reentry_events", "history")
 
     def __init__(self, alpha0, available=None):
         self.prev = [[bool(a > 0) for a in row] for row in alpha0]
@@ -137,6 +141,21 @@ class SupportTracker:
         self.pruned_events = 0
         self.reentry_events = 0
         self.history = []
+
+    def state_dict(self) -> dict:
+        """The tracker's state: nested lists of bools, two counts and the history (not copied)."""
+        return {k: getattr(self, k) for k in self._STATE}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "SupportTracker":
+        """A tracker that continues from ``state`` (a :meth:`state_dict`, e.g. read back from a checkpoint)."""
+        missing = [k for k in cls._STATE if k not in state]
+        if missing:
+            raise ValueError(f"state: missing {missing}")
+        tracker = cls.__new__(cls)
+        for k in cls._STATE:
+            setattr(tracker, k, state[k])
+        return tracker
 
     def update(self, alpha, step: int) -> dict:
         pruned = reentered = 0
