@@ -259,15 +259,15 @@ def section_training(cfg, st, claims, rng):
     # the Jensen bound on the trained network, every test image and layer
     x0 = asarray(data.x_test)
     p = r.params
-    _, mc = model_forward(x0, p, skip="simplex", window=st["train"]["window"], weights="projection")
+    _, mc = model_forward(x0, p, skip="simplex", window=st["train"].window, weights="projection")
     jt = jensen_check(mc.c_stack)
     claims.add("Jensen bound on the trained simplex stack (all test images, all layers): violations",
                jt["violations"], "none", f"{SRC}, section 1", ok=jt["violations"] == 0,
                note=f"{jt['checks']} checks, largest ratio {jt['max_ratio']:.12f}")
     sup = [[bool(a > 0) for a in row] for row in r.snapshots[-1][1]]
     claims.value("paths x_0 -> x_L in the trained support / with every connection",
-                 count_paths(len(sup), "simplex", st["train"]["window"], sup)
-                 / count_paths(len(sup), "simplex", st["train"]["window"]))
+                 count_paths(len(sup), "simplex", st["train"].window, sup)
+                 / count_paths(len(sup), "simplex", st["train"].window))
     claims.value("mean support size per layer after training", float(np.mean(support_sizes(r.snapshots[-1][1]))))
 
     snaps = r.snapshots
@@ -300,7 +300,7 @@ def section_training(cfg, st, claims, rng):
     axes[2].bar(range(len(names)), [acc[n] for n in names], color=["tab:green", "tab:olive", "tab:blue", "tab:red"])
     axes[2].set_xticks(range(len(names)), [n.replace(" (", "\n(") for n in names], fontsize=7)
     axes[2].set(ylim=(min(0.8, min(acc.values()) - 0.05), 1.0), ylabel="test accuracy",
-                title=f"digits, depth {st['train']['depth']}")
+                title=f"digits, depth {st['train'].depth}")
     for i, n in enumerate(names):
         axes[2].text(i, acc[n] + 0.003, f"{acc[n]:.3f}", ha="center", fontsize=7)
     claims.figure(save_figure(fig, cfg["out"], "training_support"))

@@ -88,7 +88,7 @@ def layer_forward(x, params):
 
 
 def layer_backward(dh, cache: LayerCache):
-    """Gradients of :func:`layer_forward`: ``{"x": (N, m), "W": (m, n)}``."""
+    """VJP of ``h = relu(x W)``: ``dz = dh * 1[z > 0]``, ``dx = dz W^T`` (N, m), ``dW = x^T dz`` (m, n)."""
     dz = relu_backward(dh, cache.act)["x"]          # h = relu(z)
     g = affine_backward(dz, cache.affine)           # z = x @ W + 0
     return {"x": g["x"], "W": g["W"]}

@@ -227,7 +227,9 @@ def mixing_weights_forward(mu, *, method: str = "projection", mask=None):
 
 
 def mixing_weights_backward(dalpha, cache: MixingWeightsCache):
-    """Dispatch to :func:`project_simplex_backward` or :func:`softmax_weights_backward`."""
+    """VJP of the chosen map: ``dmu = s * (dalpha - sum_S(dalpha) / |S|)`` (projection) or
+    ``dmu = alpha * (dalpha - <dalpha, alpha>)`` (softmax); dispatches to
+    :func:`project_simplex_backward` or :func:`softmax_weights_backward`."""
     if cache.method == "projection":
         return project_simplex_backward(dalpha, cache.inner)
     return softmax_weights_backward(dalpha, cache.inner)

@@ -234,7 +234,9 @@ def stack_state_gradients(dout, cache: StackCache):
 
 
 def stack_backward(dout, cache: StackCache):
-    """Gradients of :func:`stack_forward` through the whole stack (every path through the history).
+    """VJP of :func:`stack_forward` through the whole stack (every path through the history):
+    ``dx_l = dF_l(x_l)^T g_(l+1) + sum_(l' : x_l in h_l') alpha_(l', l'-l) g_(l'+1)`` with
+    ``g_k = dL/dx_k``, and ``dalpha_(l, j) = <g_(l+1), x_(l-j)>``.
 
     Parameters
     ----------
