@@ -3,7 +3,8 @@
 The contract (DESIGN section 2)::
 
     out, cache = thing_forward(x, params, *, config...)
-    grads      = thing_backward(dout, cache)       # same keys as params, plus "x"
+    grads      = thing_backward(dout, cache)       # keys: params' keys plus the forward's array
+                                                   # argument names ("x", "y", "logits")
 
 Rows are samples: ``x`` has shape ``(..., D)`` and an affine map is ``x @ W + b`` with
 ``W`` of shape ``(D_in, D_out)``. Leading axes are batch axes. Document packages never
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .backend import get_xp, as_float_array, asarray
+from .config import check_choice
 
 __all__ = [
     "affine_forward", "affine_backward", "relu_forward", "relu_backward", "tanh_forward",
@@ -21,6 +23,7 @@ __all__ = [
     "rmsnorm_forward", "rmsnorm_backward", "layernorm_forward", "layernorm_backward",
     "mlp_forward", "mlp_backward", "mse_forward", "mse_backward",
     "cross_entropy_forward", "cross_entropy_backward", "init_affine", "init_mlp",
+    "MSECache", "CrossEntropyCache",
 ]
 
 
@@ -49,7 +52,7 @@ def affine_forward(x, params):
 
 
 def affine_backward(dy, cache: AffineCache):
-    """Gradients of ``y = x @ W + b``: ``dx = dy W^T``, ``dW = x^T dy``, ``db = sum dy``."""
+    """VJP of ``y = x @ W + b``: ``dx = dy W^T``, ``dW = x^T dy``, ``db = sum_rows dy``."""
     x, W = cache
     x2 = x.reshape(-1, x.shape[-1])
     dy2 = dy.reshape(-1, dy.shape[-1])
@@ -75,6 +78,7 @@ def relu_forward(x):
 
 
 def relu_backward(dy, cache: ActivationCache):
+    """VJP of ``y = relu(x)``: ``dx = dy * 1[x > 0]``."""
     return {"x": dy * (cache.value > 0)}
 
 
@@ -85,7 +89,7 @@ def tanh_forward(x):
 
 
 def tanh_backward(dy, cache: ActivationCache):
-    """``d tanh = 1 - tanh^2``."""
+    """VJP of ``y = tanh(x)``: ``dx = dy * (1 - y^2)``."""
     return {"x": dy * (1 - cache.value ** 2)}
 
 
@@ -97,7 +101,7 @@ def sigmoid_forward(x):
 
 
 def sigmoid_backward(dy, cache: ActivationCache):
-    """``d sigmoid = s (1 - s)``."""
+    """VJP of ``y = sigmoid(x)``: ``dx = dy * y (1 - y)``."""
     s = cache.value
     return {"x": dy * s * (1 - s)}
 
@@ -117,7 +121,7 @@ class SoftmaxCache(NamedTuple):
 
 
 def softmax_backward(dy, cache: SoftmaxCache):
-    """Vector-Jacobian product of softmax: ``dx = y * (dy - <dy, y>)``."""
+    """VJP of ``y = softmax(x)``: ``dx = y * (dy - <dy, y>)`` (inner product along ``axis``)."""
     y, axis = cache
     xp = get_xp(y)
     return {"x": y * (dy - xp.sum(dy * y, axis=axis, keepdims=True))}
@@ -142,7 +146,8 @@ def rmsnorm_forward(x, params, *, eps: float = 1e-6):
 
 
 def rmsnorm_backward(dy, cache: NormCache):
-    """With ``xhat = x r``, ``r = (mean x^2 + eps)^-1/2``: ``dx = r (dxhat - xhat mean(dxhat xhat))``."""
+    """VJP of RMSNorm: ``dx = r (dxhat - xhat mean(dxhat xhat))``, ``dg = sum_rows dy xhat``,
+    with ``xhat = x r``, ``r = (mean x^2 + eps)^-1/2`` and ``dxhat = dy g``."""
     xhat, inv, g = cache
     xp = get_xp(xhat)
     dxhat = dy * g                                   # y = g * xhat
@@ -164,7 +169,8 @@ def layernorm_forward(x, params, *, eps: float = 1e-5):
 
 
 def layernorm_backward(dy, cache: NormCache):
-    """``dx = r (dxhat - mean(dxhat) - xhat mean(dxhat xhat))``."""
+    """VJP of LayerNorm: ``dx = r (dxhat - mean(dxhat) - xhat mean(dxhat xhat))``,
+    ``dg = sum_rows dy xhat``, ``db = sum_rows dy``, with ``dxhat = dy g``."""
     xhat, inv, g = cache
     xp = get_xp(xhat)
     dxhat = dy * g
@@ -191,8 +197,7 @@ def mlp_forward(x, params, *, activation: str = "relu"):
 
     params : ``W1`` (D, K), ``b1`` (K,), ``W2`` (K, D_out), ``b2`` (D_out,)
     """
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"activation: expected one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+    check_choice(activation, "activation", sorted(_ACTIVATIONS))
     act_f = _ACTIVATIONS[activation][0]
     z, c1 = affine_forward(x, {"W": params["W1"], "b": params["b1"]})
     a, ca = act_f(z)
@@ -201,10 +206,12 @@ def mlp_forward(x, params, *, activation: str = "relu"):
 
 
 def mlp_backward(dy, cache: MLPCache):
+    """VJP of the MLP block: ``da = dy W2^T``, ``dz = act'(z) da``, ``dx = dz W1^T``
+    (``dW2 = a^T dy``, ``db2 = sum dy``, ``dW1 = x^T dz``, ``db1 = sum dz``)."""
     act_b = _ACTIVATIONS[cache.activation][1]
-    g2 = affine_backward(dy, cache.c2)
-    da = act_b(g2["x"], cache.ca)["x"]
-    g1 = affine_backward(da, cache.c1)
+    g2 = affine_backward(dy, cache.c2)                 # y = a W2 + b2
+    da = act_b(g2["x"], cache.ca)["x"]                 # a = act(z)
+    g1 = affine_backward(da, cache.c1)                 # z = x W1 + b1
     return {"x": g1["x"], "W1": g1["W"], "b1": g1["b"], "W2": g2["W"], "b2": g2["b"]}
 
 
@@ -216,24 +223,41 @@ def init_mlp(rng, d_in: int, d_hidden: int, d_out: int, *, out_scale: float | No
 
 
 # ----------------------------------------------------------------------------- losses
-class LossCache(NamedTuple):
-    a: object        # prediction residual (mse) or softmax probabilities (cross-entropy)
-    b: object        # unused (mse) or one-hot targets (cross-entropy)
-    scale: float
+class MSECache(NamedTuple):
+    residual: object      # y - target, shape like y
+    scale: float          # 1 / N
+
+
+class CrossEntropyCache(NamedTuple):
+    probs: object         # softmax(logits), shape (N, C)
+    onehot: object        # one-hot targets, shape (N, C)
+    scale: float          # 1 / N
 
 
 def mse_forward(y, target):
-    """Mean squared error ``L = sum((y - target)^2) / (2 N)`` over ``N = y.shape[0]`` samples."""
+    """Mean squared error ``L = sum((y - target)^2) / (2 N)`` over ``N = y.shape[0]`` samples.
+
+    Parameters
+    ----------
+    y : array, shape (N, ...)
+    target : array, same shape as ``y``
+
+    Returns
+    -------
+    loss : float
+    cache : MSECache
+    """
     if y.shape != target.shape:
         raise ValueError(f"target: expected shape {tuple(y.shape)} (same as y), got {tuple(target.shape)}")
     xp = get_xp(y)
     r = y - target
     scale = 1.0 / y.shape[0]
-    return 0.5 * scale * float(xp.sum(r * r)), LossCache(r, None, scale)
+    return 0.5 * scale * float(xp.sum(r * r)), MSECache(r, scale)
 
 
-def mse_backward(dloss, cache: LossCache):
-    return {"x": dloss * cache.scale * cache.a}
+def mse_backward(dloss, cache: MSECache):
+    """VJP of the mean squared error: ``dy = dloss (y - target) / N``."""
+    return {"y": dloss * cache.scale * cache.residual}
 
 
 def cross_entropy_forward(logits, labels):
@@ -243,6 +267,11 @@ def cross_entropy_forward(logits, labels):
     ----------
     logits : array, shape (N, C)
     labels : int array, shape (N,), values in [0, C)
+
+    Returns
+    -------
+    loss : float
+    cache : CrossEntropyCache
     """
     as_float_array(logits, "logits", ndim=2)
     xp = get_xp(logits)
@@ -256,9 +285,9 @@ def cross_entropy_forward(logits, labels):
     onehot = xp.zeros_like(logits)
     onehot[xp.arange(N), labels] = 1.0
     loss = -float(xp.sum(logp * onehot)) / N
-    return loss, LossCache(xp.exp(logp), onehot, 1.0 / N)
+    return loss, CrossEntropyCache(xp.exp(logp), onehot, 1.0 / N)
 
 
-def cross_entropy_backward(dloss, cache: LossCache):
-    """``dlogits = (softmax - onehot) / N``."""
-    return {"x": dloss * cache.scale * (cache.a - cache.b)}
+def cross_entropy_backward(dloss, cache: CrossEntropyCache):
+    """VJP of the mean cross-entropy: ``dlogits = dloss (softmax(logits) - onehot) / N``."""
+    return {"logits": dloss * cache.scale * (cache.probs - cache.onehot)}

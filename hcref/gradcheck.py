@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 from .backend import get_xp, to_numpy, asarray, default_rng
+from .config import check_choice
 
 __all__ = ["rel_error", "numerical_gradient", "complex_step_gradient", "check_gradients"]
 
@@ -58,8 +59,7 @@ def numerical_gradient(f: Callable[[object], float], x, h: float = 1e-6, *, orde
     ``x`` is not mutated: each probe works on a copy.
     """
     _require_float64(x, "x")
-    if order not in _STENCILS:
-        raise ValueError(f"order: expected 2 or 4, got {order}")
+    check_choice(order, "order", sorted(_STENCILS))
     xp = get_xp(x)
     x = xp.array(x, copy=True)
     grad = xp.zeros_like(x)
@@ -126,8 +126,11 @@ def check_gradients(forward: Callable, backward: Callable, inputs: Mapping, para
         tuple of arrays or a dict of arrays.
     backward : callable
         ``backward(dout, cache) -> dict`` of gradients. The gradient of input ``x`` is
-        looked up as ``grads["x"]`` and of parameter ``W`` as ``grads["W"]``
-        (``grad_names`` renames, e.g. ``{"x": "dx"}``).
+        looked up as ``grads["x"]`` and of parameter ``W`` as ``grads["W"]``: hcref's backwards
+        name their keys after the forward's arguments, so they need no renaming.
+    grad_names : dict, optional
+        For pairs written elsewhere whose keys differ from the argument names: maps an
+        argument name to the key its gradient has in ``backward``'s dict (e.g. ``{"x": "dx"}``).
     inputs, params : dict of float64 arrays
         Every array here is checked, entry by entry.
     config : dict, optional

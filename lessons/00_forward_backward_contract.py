@@ -25,9 +25,12 @@
 # that ship with scikit-learn.
 
 # %%
+import dataclasses
+
 import numpy as np
 
 from hcref.backend import asarray, to_numpy
+from hcref.config import RunConfig, run_identity
 from hcref.blocks import (cross_entropy_backward, cross_entropy_forward, init_mlp, mlp_backward,
                           mlp_forward)
 from hcref.data import digits
@@ -49,7 +52,7 @@ def loss_and_grads(params, x, y):
     """Mean cross-entropy of the two-layer ReLU network and the gradient of every parameter."""
     logits, cache = mlp_forward(x, params)
     loss, loss_cache = cross_entropy_forward(logits, y)
-    dlogits = cross_entropy_backward(1.0, loss_cache)["x"]
+    dlogits = cross_entropy_backward(1.0, loss_cache)["logits"]
     grads = mlp_backward(dlogits, cache)
     return loss, {k: grads[k] for k in params}, logits
 
@@ -82,6 +85,23 @@ def gradient_check(rng):
 # stops with a clear error if the loss stops being finite, and checkpoints so that a long run
 # can be interrupted and resumed.
 
+# %% [markdown]
+# A training run is described by one value: a frozen dataclass (JSON both ways) whose every field
+# goes into the checkpoint's tag, so that a checkpoint of other settings is refused, not resumed.
+
+# %%
+@dataclasses.dataclass(frozen=True)
+class MLPRunConfig(RunConfig):
+    hidden: int = 64        # hidden width of the two-layer network
+    steps: int = 600        # Adam steps
+    batch: int = 64
+    lr: float = 1e-3
+    seed: int = 0           # the lesson's seed (the generator is shared with the gradient check)
+
+
+SETTINGS = {"quick": MLPRunConfig(hidden=64, steps=600), "full": MLPRunConfig(hidden=256, steps=3000)}
+
+
 # %%
 def main(cfg):
     claims = Claims("00_forward_backward_contract", cfg)
@@ -97,19 +117,17 @@ def main(cfg):
     data = digits(seed=cfg["seed"])
     x_tr, y_tr = asarray(data.x_train), asarray(data.y_train)
     x_te, y_te = asarray(data.x_test), asarray(data.y_test)
-    hidden = 256 if cfg["full"] else 64
-    n_steps = 3000 if cfg["full"] else 600
-    batch = 64
-    params = {k: asarray(v) for k, v in init_mlp(rng, x_tr.shape[1], hidden, 10).items()}
+    run = dataclasses.replace(SETTINGS["full" if cfg["full"] else "quick"], seed=cfg["seed"])
+    params = {k: asarray(v) for k, v in init_mlp(rng, x_tr.shape[1], run.hidden, 10).items()}
 
     def step_fn(params, rng, step):
-        idx = rng.choice(x_tr.shape[0], size=batch, replace=False)
+        idx = rng.choice(x_tr.shape[0], size=run.batch, replace=False)
         loss, grads, _ = loss_and_grads(params, x_tr[idx], y_tr[idx])
         return grads, {"loss": loss}
 
-    params, history = run_steps(step_fn, params, Adam(lr=1e-3), rng, n_steps, desc="lesson 00",
-                                checkpoint=f"{cfg['out']}/checkpoint.pkl", every=200,
-                                tag=f"00-{hidden}-{n_steps}-{cfg['seed']}")
+    params, history = run_steps(step_fn, params, Adam(lr=run.lr), rng, run.steps, desc="lesson 00",
+                                checkpoint=f"{cfg['out']}/checkpoint.npz", every=200,
+                                tag=run_identity(run, data=(x_tr, y_tr), dtype=x_tr.dtype))
     train_acc, test_acc = accuracy(params, x_tr, y_tr), accuracy(params, x_te, y_te)
     print(f"train accuracy {train_acc:.4f}, test accuracy {test_acc:.4f}")
     claims.add("test accuracy of the two-layer ReLU network", test_acc,

@@ -28,6 +28,8 @@
 # and measure each statement. Where a measurement disagrees with the document we say so.
 
 # %%
+import dataclasses
+
 import numpy as np
 
 from hcref.data import digits
@@ -44,13 +46,26 @@ from hcref.viz import new_figure, save_figure
 SRC = "seeds/000_ac78bcd1e5cff0c8.txt"
 
 
+# Sizes, one entry per experiment. Quick mode: a few seconds per section on one core; full: the
+# document's scale. The training runs are TrainConfig values; the section varies them with
+# dataclasses.replace (skip kind, weights, seed).
+SETTINGS = {
+    "quick": {"variance": {"depth": 200, "n": 128},
+              "gradients": {"depths": [1, 2, 4, 8, 16, 32, 64, 128], "repeats": 2},
+              "jensen": {"n_stacks": 24},
+              "train": TrainConfig(depth=24, window=8, steps=300, n_snapshots=4, mu_scale=10.0)},
+    "full": {"variance": {"depth": 300, "n": 512},
+             "gradients": {"depths": [1, 2, 4, 8, 16, 32, 64, 128, 256], "repeats": 5},
+             "jensen": {"n_stacks": 200},
+             "train": TrainConfig(depth=48, window=8, steps=3000, n_snapshots=6, mu_scale=10.0)},
+}
+
+
 def settings(cfg):
-    """Quick mode: a few seconds per section on one core; full: the document's scale."""
-    if cfg["full"]:
-        return dict(var_depth=300, var_n=512, grad_depths=[1, 2, 4, 8, 16, 32, 64, 128, 256], repeats=5,
-                    jensen_stacks=200, train=dict(depth=48, window=8, steps=3000), snapshots=6)
-    return dict(var_depth=200, var_n=128, grad_depths=[1, 2, 4, 8, 16, 32, 64, 128], repeats=2,
-                jensen_stacks=24, train=dict(depth=24, window=8, steps=300), snapshots=4)
+    """This run's entry of SETTINGS, with the run's seed in the training config."""
+    st = dict(SETTINGS["full" if cfg["full"] else "quick"])
+    st["train"] = dataclasses.replace(st["train"], seed=cfg["seed"])
+    return st
 
 
 KINDS = [("naive dense", "dense", 1), ("residual", "residual", 1), ("simplex H=2", "simplex", 2),
@@ -79,8 +94,8 @@ def scale_of(label):
 def section_variance(cfg, st, claims, rng):
     results = {}
     for label, scale in SCALES:
-        curves = variance_versus_depth(rng, KINDS, depth=st["var_depth"], n=st["var_n"], branch_scale=scale)
-        fits = {k: growth_fit(v["variance"], start=max(st["var_depth"] // 10, 2)) for k, v in curves.items()}
+        curves = variance_versus_depth(rng, KINDS, depth=st["variance"]["depth"], n=st["variance"]["n"], branch_scale=scale)
+        fits = {k: growth_fit(v["variance"], start=max(st["variance"]["depth"] // 10, 2)) for k, v in curves.items()}
         results[label] = (curves, fits)
         for k, f in fits.items():
             print(f"[{label}] {k:>14}: Var(x_L) = {curves[k]['variance'][-1]:.3g}, power exponent "
@@ -135,8 +150,8 @@ def section_variance(cfg, st, claims, rng):
 
 # %%
 def section_jensen(cfg, st, claims, rng):
-    sv = jensen_survey(rng, n_stacks=st["jensen_stacks"])
-    dv = jensen_survey(rng, n_stacks=max(st["jensen_stacks"] // 4, 2), skip="dense", windows=(1,))
+    sv = jensen_survey(rng, n_stacks=st["jensen"]["n_stacks"])
+    dv = jensen_survey(rng, n_stacks=max(st["jensen"]["n_stacks"] // 4, 2), skip="dense", windows=(1,))
     print(f"Jensen bound: {sv['violations']} violations in {sv['checks']} checks (max ratio {sv['max_ratio']:.6f}); "
           f"naive dense: {dv['violations']} / {dv['checks']} (max ratio {dv['max_ratio']:.3g})")
     claims.add("Jensen bound ||h_l|| <= max_k ||x_k||: violations (random simplex stacks)", sv["violations"],
@@ -162,8 +177,8 @@ def section_jensen(cfg, st, claims, rng):
 
 # %%
 def section_gradients(cfg, st, claims, rng):
-    grads = {label: input_gradient_versus_depth(rng, KINDS, st["grad_depths"], branch_scale=scale,
-                                                repeats=st["repeats"]) for label, scale in SCALES}
+    grads = {label: input_gradient_versus_depth(rng, KINDS, st["gradients"]["depths"], branch_scale=scale,
+                                                repeats=st["gradients"]["repeats"]) for label, scale in SCALES}
     Lp = 64
     windows = [1, 2, 3, 4, 8, 16, "all"]
     factors = {H: count_paths(Lp, "simplex", H) / count_paths(Lp - 1, "simplex", H) for H in windows}
@@ -177,17 +192,17 @@ def section_gradients(cfg, st, claims, rng):
     claims.value("paths growth factor, naive dense", count_paths(Lp, "dense") / count_paths(Lp - 1, "dense"))
     for label, _ in SCALES:
         for k, v in grads[label].items():
-            claims.value(f"||dL/dx_0||/||dL/dx_L|| at depth {st['grad_depths'][-1]}, {k}, {label}", v[-1])
+            claims.value(f"||dL/dx_0||/||dL/dx_L|| at depth {st['gradients']['depths'][-1]}, {k}, {label}", v[-1])
     fig, axes = new_figure(3, width=4.3, height=3.6)
     for ax, (label, _) in zip(axes[:2], SCALES):
         for k, v in grads[label].items():
-            ax.plot(st["grad_depths"], v, marker="o", ms=3, label=k,
+            ax.plot(st["gradients"]["depths"], v, marker="o", ms=3, label=k,
                     ls="--" if k == "naive dense" else ":" if k == "residual" else "-")
         ax.set(xscale="log", yscale="log", xlabel="depth L", ylabel="||dL/dx_0|| / ||dL/dx_L||",
                title=f"gradient at the input, {label}")
         if scale_of(label) < 1:
             ax.set_ylim(0.5, 20)
-            out = st["grad_depths"][int(np.argmax(np.array(grads[label]["naive dense"]) > 20))]
+            out = st["gradients"]["depths"][int(np.argmax(np.array(grads[label]["naive dense"]) > 20))]
             ax.text(0.3, 0.93, f"naive dense leaves the axis by L = {out}", transform=ax.transAxes, fontsize=7)
         ax.legend(fontsize=7, loc="center left" if scale_of(label) < 1 else "upper left")
     depths = list(range(1, 65))
@@ -217,13 +232,11 @@ def section_training(cfg, st, claims, rng):
     for label, skip, weights in [("simplex (projection)", "simplex", "projection"),
                                  ("simplex (softmax)", "simplex", "softmax"),
                                  ("residual", "residual", "projection"), ("naive dense", "dense", "projection")]:
-        tc = TrainConfig(skip=skip, weights=weights, mu_scale=10.0, seed=cfg["seed"], n_snapshots=st["snapshots"],
-                         **st["train"])
+        tc = dataclasses.replace(st["train"], skip=skip, weights=weights)
         ckpt = None
-        if cfg["full"]:   # long runs resume from here (support events are then counted from the resume on)
-            ckpt = f"{cfg['out']}/checkpoint_{skip}_{weights}.pkl"
-        runs[label] = train_classifier(data, tc, np.random.default_rng(cfg["seed"]), desc=f"lesson 01 {label}",
-                                       checkpoint=ckpt)
+        if cfg["full"]:   # long runs resume from here, with the same result as an uninterrupted run
+            ckpt = f"{cfg['out']}/checkpoint_{skip}_{weights}.npz"
+        runs[label] = train_classifier(data, tc, desc=f"lesson 01 {label}", checkpoint=ckpt)
         r = runs[label]
         print(f"{label:>22}: test accuracy {r.test_acc:.4f} (train {r.train_acc:.4f})"
               + (" DIVERGED" if r.diverged else ""))
@@ -246,15 +259,15 @@ def section_training(cfg, st, claims, rng):
     # the Jensen bound on the trained network, every test image and layer
     x0 = asarray(data.x_test)
     p = r.params
-    _, mc = model_forward(x0, p, skip="simplex", window=st["train"]["window"], weights="projection")
+    _, mc = model_forward(x0, p, skip="simplex", window=st["train"].window, weights="projection")
     jt = jensen_check(mc.c_stack)
     claims.add("Jensen bound on the trained simplex stack (all test images, all layers): violations",
                jt["violations"], "none", f"{SRC}, section 1", ok=jt["violations"] == 0,
                note=f"{jt['checks']} checks, largest ratio {jt['max_ratio']:.12f}")
     sup = [[bool(a > 0) for a in row] for row in r.snapshots[-1][1]]
     claims.value("paths x_0 -> x_L in the trained support / with every connection",
-                 count_paths(len(sup), "simplex", st["train"]["window"], sup)
-                 / count_paths(len(sup), "simplex", st["train"]["window"]))
+                 count_paths(len(sup), "simplex", st["train"].window, sup)
+                 / count_paths(len(sup), "simplex", st["train"].window))
     claims.value("mean support size per layer after training", float(np.mean(support_sizes(r.snapshots[-1][1]))))
 
     snaps = r.snapshots
@@ -287,7 +300,7 @@ def section_training(cfg, st, claims, rng):
     axes[2].bar(range(len(names)), [acc[n] for n in names], color=["tab:green", "tab:olive", "tab:blue", "tab:red"])
     axes[2].set_xticks(range(len(names)), [n.replace(" (", "\n(") for n in names], fontsize=7)
     axes[2].set(ylim=(min(0.8, min(acc.values()) - 0.05), 1.0), ylabel="test accuracy",
-                title=f"digits, depth {st['train']['depth']}")
+                title=f"digits, depth {st['train'].depth}")
     for i, n in enumerate(names):
         axes[2].text(i, acc[n] + 0.003, f"{acc[n]:.3f}", ha="center", fontsize=7)
     claims.figure(save_figure(fig, cfg["out"], "training_support"))

@@ -36,10 +36,13 @@
 # FF network against a backprop network of the same shape, accuracy and per-layer sparsity.
 
 # %%
+import dataclasses
+
 import numpy as np
 
 from hcref.backend import asarray
 from hcref.data import digits, embed_label, mnist
+from hcref.ff.configs import BPNetworkConfig, FFNetworkConfig, SingleLayerConfig
 from hcref.ff.experiments import (evaluate, theorem1_over_dataset, theorem1_share_vs_batch,
                                   track_single_layer, train_bp, train_ff, unit_rows)
 from hcref.ff.layer import init_layer
@@ -50,25 +53,45 @@ from hcref.viz import new_figure, save_figure
 SRC = "seeds/004_ad95802844a45d54.txt"
 
 
-def settings(cfg, n_train):
-    """Sizes. Figures 2 and 3 always run the document's number of SGD steps (MNIST: 938 and 2,345
-    steps = 2 and 5 epochs of batch 128), because the shares move over hundreds of steps. Quick
-    mode measures every 4th step only, and Figure 3 uses n = 500 units instead of 2000 (we measured
-    the shares to follow the same course at n = 500 and n = 2000 over 1,200 steps); --full measures every step at
-    n = 2000."""
-    full = cfg["full"]
-    return {
-        "fig1_n": 128, "fig1_batch": 128,
-        "fig1b_batches": [b for b in (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024) if b <= n_train],
-        "single_n": 2000, "single_lr": 1e-3, "single_batch": 128,
-        "fig2_steps": 938, "fig2_n": 2000,
-        "fig3_steps": 2345, "fig3_n": 2000 if full else 500,
-        "track_every": 1 if full else 4,
-        "net_width": 2000 if full else 256, "net_layers": 4 if full else 3,
-        "net_epochs": 60 if full else 20, "net_lr": 0.01, "bp_lr": 1e-3, "net_batch": 100 if full else 64,
-        "theta_per_unit": 0.04,     # our choice: threshold on sum h^2 = 0.04 x width (not in the document)
-        "tiny_lr": 1e-7,
-    }
+THETA_PER_UNIT = 0.04      # our choice: threshold on sum h^2 = 0.04 x width (not in the document)
+
+
+def _networks(width, layers, epochs, batch):
+    bp = BPNetworkConfig(sizes=(width,) * layers, lr=1e-3, batch=batch, epochs=epochs)
+    ff = FFNetworkConfig(sizes=(width,) * layers, lr=0.01, batch=batch, epochs=epochs, theta=THETA_PER_UNIT * width)
+    return ff, bp
+
+
+# Sizes, one entry per experiment. Figures 2 and 3 always run the document's number of SGD steps
+# (MNIST: 938 and 2,345 steps = 2 and 5 epochs of batch 128), because the shares move over hundreds
+# of steps. Quick mode measures every 4th step only, and Figure 3 uses n = 500 units instead of
+# 2000 (we measured the shares to follow the same course at n = 500 and n = 2000 over 1,200
+# steps); --full measures every step at n = 2000. The networks' sizes list the hidden widths here;
+# the input width is put in front once the data are loaded.
+_FF_QUICK, _BP_QUICK = _networks(256, 3, 20, 64)
+_FF_FULL, _BP_FULL = _networks(2000, 4, 60, 100)
+SETTINGS = {
+    "quick": {"fig1": {"n": 128, "batch": 128}, "tiny": {"n": 2000, "lr": 1e-7},
+              "fig2": SingleLayerConfig(mode="decrease", n=2000, lr=1e-3, batch=128, n_steps=938, track_every=4),
+              "fig3": SingleLayerConfig(mode="ff", n=500, lr=1e-3, batch=128, n_steps=2345, track_every=4),
+              "ff": _FF_QUICK, "bp": _BP_QUICK},
+    "full": {"fig1": {"n": 128, "batch": 128}, "tiny": {"n": 2000, "lr": 1e-7},
+             "fig2": SingleLayerConfig(mode="decrease", n=2000, lr=1e-3, batch=128, n_steps=938, track_every=1),
+             "fig3": SingleLayerConfig(mode="ff", n=2000, lr=1e-3, batch=128, n_steps=2345, track_every=1),
+             "ff": _FF_FULL, "bp": _BP_FULL},
+}
+
+
+def settings(cfg, d):
+    """This run's settings: the mode's entry of SETTINGS with the seed and the data's sizes filled in."""
+    s = dict(SETTINGS["full" if cfg["full"] else "quick"])
+    n_train, d_in = d.x_train.shape
+    s["fig1"] = dict(s["fig1"], batches=[b for b in (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024) if b <= n_train])
+    for k in ("fig2", "fig3"):
+        s[k] = dataclasses.replace(s[k], seed=cfg["seed"])
+    for k in ("ff", "bp"):
+        s[k] = dataclasses.replace(s[k], seed=cfg["seed"], sizes=(d_in,) + s[k].sizes)
+    return s
 
 
 def load(cfg):
@@ -90,7 +113,7 @@ def load(cfg):
 # %%
 def figure_1a(cfg, d, s, claims):
     rng = np.random.default_rng(cfg["seed"])
-    r = theorem1_over_dataset(rng, d.x_train, n=s["fig1_n"], batch=s["fig1_batch"])
+    r = theorem1_over_dataset(rng, d.x_train, n=s["fig1"]["n"], batch=s["fig1"]["batch"])
     act = ~r["silent"]
     fig, ax = new_figure(1, 1, width=6.0, height=3.4)
     order = np.argsort(r["rhs"][act])
@@ -98,7 +121,7 @@ def figure_1a(cfg, d, s, claims):
     ax.plot(idx, r["rhs"][act][order], ".", ms=2, color="tab:orange", label="RHS  A_i / B_i")
     ax.plot(idx, r["lhs"][act][order], ".", ms=2, color="tab:blue", label="LHS  ||h_i||_1 / ||h_i||_2")
     ax.set(xlabel="sample (sorted by RHS)", ylabel="value",
-           title=f"Fig. 1A: Theorem 1 at init (n={s['fig1_n']}), {100 * r['share']:.2f}% satisfy LHS < RHS")
+           title=f"Fig. 1A: Theorem 1 at init (n={s['fig1']['n']}), {100 * r['share']:.2f}% satisfy LHS < RHS")
     ax.legend(markerscale=4)
     claims.figure(save_figure(fig, cfg["out"], "fig1a_theorem1_at_init"))
     claims.add("theorem1_share_at_init", r["share"],
@@ -117,8 +140,8 @@ def figure_1a(cfg, d, s, claims):
 # %%
 def figure_1b(cfg, d, s, claims):
     rng = np.random.default_rng(cfg["seed"])
-    Bs = s["fig1b_batches"]
-    shares = theorem1_share_vs_batch(rng, d.x_train, Bs, n=s["fig1_n"])
+    Bs = s["fig1"]["batches"]
+    shares = theorem1_share_vs_batch(rng, d.x_train, Bs, n=s["fig1"]["n"])
     fig, ax = new_figure(1, 1, width=5.0, height=3.2)
     ax.semilogx(Bs, [100 * v for v in shares], "o-", base=2)
     ax.set(xlabel="batch size N", ylabel="% satisfying Theorem 1", title="Fig. 1B: share vs batch size")
@@ -154,9 +177,8 @@ def smooth(v, k=9):
 
 
 def figure_2(cfg, d, s, claims):
-    ck = f"{cfg['out']}/ckpt_fig2.pkl" if cfg["full"] else None
-    h = track_single_layer(d.x_train, mode="decrease", n=s["fig2_n"], lr=s["single_lr"], batch=s["single_batch"],
-                           n_steps=s["fig2_steps"], seed=cfg["seed"], track_every=s["track_every"], checkpoint=ck)
+    ck = f"{cfg['out']}/ckpt_fig2.npz" if cfg["full"] else None
+    h = track_single_layer(d.x_train, config=s["fig2"], checkpoint=ck)
     h = [r for r in h if "step" in r]               # the measured iterations
     pred = np.array([r["pred_neg"] for r in h])
     act = np.array([r["actual_neg"] for r in h])
@@ -165,10 +187,10 @@ def figure_2(cfg, d, s, claims):
     it = np.array([r["step"] + 1 for r in h])
     ax.plot(it, 100 * act, color="tab:blue", label="actually sparser")
     ax.plot(it, 100 * pred, color="tab:orange", ls="--", label="satisfies Theorem 1")
-    every = f", every {s['track_every']}th step shown" if s["track_every"] > 1 else ""
+    every = f", every {s['fig2'].track_every}th step shown" if s["fig2"].track_every > 1 else ""
     ax.set(xlabel="iteration", ylabel="% of batch", ylim=(min(80.0, 100 * min(act.min(), pred.min()) - 2), 101),
-           title=f"Fig. 2: decreasing goodness (n={s['fig2_n']}, lr={s['single_lr']}, batch "
-                 f"{s['single_batch']}{every})")
+           title=f"Fig. 2: decreasing goodness (n={s['fig2'].n}, lr={s['fig2'].lr}, batch "
+                 f"{s['fig2'].batch}{every})")
     ax.title.set_fontsize(9)
     ax.legend()
     claims.figure(save_figure(fig, cfg["out"], "fig2_decrease_goodness"))
@@ -182,8 +204,8 @@ def figure_2(cfg, d, s, claims):
     claims.add("fig2_share_change_first_to_last_tenth", late - early,
                "the share of samples that become sparser keeps decreasing as training proceeds",
                f"{SRC}, section 5.1, Figure 2", ok=late <= early - 0.02,
-               note=f"mean share over the last minus the first 10% of {s['fig2_steps']} iterations ({early:.3f} -> "
-                    f"{late:.3f}; n = {s['fig2_n']}, {len(h)} measured iterations; document: 938 iterations, "
+               note=f"mean share over the last minus the first 10% of {s['fig2'].n_steps} iterations ({early:.3f} -> "
+                    f"{late:.3f}; n = {s['fig2'].n}, {len(h)} measured iterations; document: 938 iterations, "
                     "n = 2000); a drop of >= 2 points counts")
     claims.value("fig2_final_silent_fraction", h[-1]["silent_neg"])
     claims.value("fig2_final_hoyer", h[-1]["hoyer_neg"])
@@ -205,14 +227,12 @@ def figure_2(cfg, d, s, claims):
 
 # %%
 def figure_3(cfg, d, s, claims):
-    ck = f"{cfg['out']}/ckpt_fig3.pkl" if cfg["full"] else None
-    h = track_single_layer(d.x_train, d.y_train, mode="ff", n=s["fig3_n"], lr=s["single_lr"],
-                           batch=s["single_batch"], n_steps=s["fig3_steps"], seed=cfg["seed"],
-                           track_every=s["track_every"], checkpoint=ck)
+    ck = f"{cfg['out']}/ckpt_fig3.npz" if cfg["full"] else None
+    h = track_single_layer(d.x_train, d.y_train, config=s["fig3"], checkpoint=ck)
     h = [r for r in h if "step" in r]               # the measured iterations
     fig, axes = new_figure(2, 1, width=4.6, height=3.3)
     it = np.array([r["step"] + 1 for r in h])
-    size = f"n={s['fig3_n']}" + (f", every {s['track_every']}th step" if s["track_every"] > 1 else "")
+    size = f"n={s['fig3'].n}" + (f", every {s['fig3'].track_every}th step" if s["fig3"].track_every > 1 else "")
     for ax, g, title in ((axes[0], "pos", "(A) positive data"), (axes[1], "neg", "(B) negative data")):
         pred = np.array([r[f"pred_{g}"] for r in h])
         act = np.array([r[f"actual_{g}"] for r in h])
@@ -229,7 +249,7 @@ def figure_3(cfg, d, s, claims):
         claims.add(f"fig3_{g}_sparser_most_of_the_time", most,
                    f"more than 50% of the {'positive' if g == 'pos' else 'negative'} samples become sparser "
                    "most of the time", f"{SRC}, section 5.2, Figure 3", ok=most > 0.5,
-                   note=f"share of {len(h)} measured iterations (of {s['fig3_steps']}, n = {s['fig3_n']}) with "
+                   note=f"share of {len(h)} measured iterations (of {s['fig3'].n_steps}, n = {s['fig3'].n}) with "
                         f"> 50% sparser (document: 2,345 iterations = 5 MNIST epochs, n = 2000); "
                         f"second half of training alone: {late:.3f}; mean share {act.mean():.3f}; "
                         f"Hoyer {h[0][f'hoyer_{g}']:.3f} -> {h[-1][f'hoyer_{g}']:.3f}")
@@ -255,11 +275,11 @@ def tiny_step(cfg, d, s, claims):
     wrong = (y + rng.integers(1, 10, y.size)) % 10
     xp_ = unit_rows(asarray(embed_label(x, y, value=1.0)))
     xn_ = unit_rows(asarray(embed_label(x, wrong, value=1.0)))
-    p = init_layer(rng, x.shape[1], s["single_n"], like=xp_)
+    p = init_layer(rng, x.shape[1], s["tiny"]["n"], like=xp_)
     rates = {}
-    r1 = one_step_check(p, None, unit_rows(asarray(x)), lr=s["tiny_lr"], mode="decrease")
+    r1 = one_step_check(p, None, unit_rows(asarray(x)), lr=s["tiny"]["lr"], mode="decrease")
     rates["theorem1"] = r1["neg"]["agreement"]
-    r2 = one_step_check(p, xp_, xn_, lr=s["tiny_lr"], mode="ff")
+    r2 = one_step_check(p, xp_, xn_, lr=s["tiny"]["lr"], mode="ff")
     rates["theorem2_pos"], rates["theorem2_neg"] = r2["pos"]["agreement"], r2["neg"]["agreement"]
     worst = min(rates.values())
     for k, v in rates.items():
@@ -267,7 +287,7 @@ def tiny_step(cfg, d, s, claims):
     claims.add("tiny_lr_agreement_worst", worst,
                "in the limit (n large, eta = O(1/n)) the theorems decide the direction of the sparsity change",
                f"{SRC}, section 2 (assumptions 1-2) and section 4", ok=worst >= 0.99,
-               note=f"one step, n = {s['single_n']}, lr = {s['tiny_lr']}, batch 128 (beyond the document's figures)")
+               note=f"one step, n = {s['tiny']['n']}, lr = {s['tiny']['lr']}, batch 128 (beyond the document's figures)")
 
 
 # %% [markdown]
@@ -283,14 +303,10 @@ def tiny_step(cfg, d, s, claims):
 
 # %%
 def ff_vs_bp(cfg, d, s, claims):
-    W, L = s["net_width"], s["net_layers"]
-    sizes = (d.x_train.shape[1],) + (W,) * L
-    theta = s["theta_per_unit"] * W
-    ck = (lambda n: f"{cfg['out']}/ckpt_{n}.pkl") if cfg["full"] else (lambda n: None)
-    p_ff, h_ff = train_ff(d.x_train, d.y_train, sizes=sizes, theta=theta, lr=s["net_lr"], batch=s["net_batch"],
-                          epochs=s["net_epochs"], seed=cfg["seed"], checkpoint=ck("ff"))
-    p_bp, h_bp = train_bp(d.x_train, d.y_train, sizes=sizes, lr=s["bp_lr"], batch=s["net_batch"],
-                          epochs=s["net_epochs"], seed=cfg["seed"], checkpoint=ck("bp"))
+    sizes, theta, L = s["ff"].sizes, s["ff"].theta, len(s["ff"].sizes) - 1
+    ck = (lambda n: f"{cfg['out']}/ckpt_{n}.npz") if cfg["full"] else (lambda n: None)
+    p_ff, h_ff = train_ff(d.x_train, d.y_train, s["ff"], checkpoint=ck("ff"))
+    p_bp, h_bp = train_bp(d.x_train, d.y_train, s["bp"], checkpoint=ck("bp"))
     e_ff = evaluate("ff", p_ff, d.x_test, d.y_test)
     e_bp = evaluate("bp", p_bp, d.x_test, d.y_test)
     fig, axes = new_figure(3, 1, width=3.6, height=3.2)
@@ -313,7 +329,7 @@ def ff_vs_bp(cfg, d, s, claims):
     at_scale = bool(cfg.get("mnist")) and cfg["full"]
     claims.add("ff_test_error", err, "1.36% test error on MNIST (4 x 2000 units, 60 epochs)",
                "Hinton, arXiv 2212.13345 (DESIGN.md section 7)", ok=(err <= 0.02) if at_scale else None,
-               note=f"{d.name}, layers {sizes}, {s['net_epochs']} epochs; verdict only on MNIST with --full "
+               note=f"{d.name}, layers {sizes}, {s['ff'].epochs} epochs; verdict only on MNIST with --full "
                     f"(<= 2% counts as reproduced)")
     claims.add("bp_test_error", 1 - e_bp["accuracy"], "(comparison network, no claim)", "beyond the document")
     sparser = all(f > b for f, b in zip(e_ff["hoyer"], e_bp["hoyer"]))
@@ -335,7 +351,7 @@ def ff_vs_bp(cfg, d, s, claims):
 def main(cfg):
     claims = Claims("06_forward_forward_sparsity", cfg)
     d = load(cfg)
-    s = settings(cfg, d.x_train.shape[0])
+    s = settings(cfg, d)
     figure_1a(cfg, d, s, claims)
     figure_1b(cfg, d, s, claims)
     figure_2(cfg, d, s, claims)

@@ -72,7 +72,9 @@ def bp_forward(x, params):
 
 
 def bp_backward(dlogits, cache: BPCache):
-    """Gradients for every parameter (and ``x``) from ``dlogits`` (N, C)."""
+    """VJP of :func:`bp_forward` from ``dlogits`` (N, C): per layer ``dz = dh * 1[z > 0]``,
+    ``dW = u^T dz``, ``du = dz W^T``, then the RMSNorm VJP gives ``dx``; keys ``W<l>``, ``b<l>``,
+    ``Wout``, ``bout`` and ``x``."""
     g = affine_backward(dlogits, cache.out)             # logits = h_L @ Wout + bout
     grads = {"Wout": g["W"], "bout": g["b"]}
     dx = g["x"]
@@ -90,7 +92,7 @@ def bp_loss_and_grads(params, x, labels):
     """Mean cross-entropy and its gradient for every parameter (no ``x`` entry)."""
     (logits, _), cache = bp_forward(x, params)
     loss, cl = cross_entropy_forward(logits, labels)
-    grads = bp_backward(cross_entropy_backward(1.0, cl)["x"], cache)
+    grads = bp_backward(cross_entropy_backward(1.0, cl)["logits"], cache)
     grads.pop("x")
     return loss, grads
 

@@ -8,8 +8,10 @@ checkpoint/resume).
 from __future__ import annotations
 
 from ..backend import asarray, default_rng, get_xp, to_numpy
+from ..config import run_identity
 from ..optim import SGD, Adam
 from ..training import run_steps
+from .configs import BPNetworkConfig, FFNetworkConfig, SingleLayerConfig
 from .backprop import bp_hidden, bp_loss_and_grads, bp_predict, init_bp_network
 from .hoyer import hoyer_summary
 from .layer import init_layer, layer_forward, layer_loss_and_grad
@@ -17,7 +19,7 @@ from .network import (embed_labels, ff_hidden, ff_network_grads, ff_predict, ini
                       make_positive_negative)
 from .theorems import sparsity_change, theorem1_terms, theorem2_terms
 
-__all__ = ["unit_rows", "Batcher", "theorem1_over_dataset", "theorem1_share_vs_batch", "evaluate", "zero_label_slot",
+__all__ = ["SingleLayerConfig", "BPNetworkConfig", "FFNetworkConfig", "unit_rows", "Batcher", "theorem1_over_dataset", "theorem1_share_vs_batch", "evaluate", "zero_label_slot",
            "track_single_layer", "train_ff", "train_bp", "layer_sparsity"]
 
 
@@ -83,9 +85,7 @@ def theorem1_share_vs_batch(rng, x, batch_sizes, *, n: int = 128) -> list[float]
     return shares
 
 
-def track_single_layer(x, y=None, *, mode: str, n: int = 2000, lr: float = 1e-3, batch: int = 128,
-                       n_steps: int, seed: int = 0, n_classes: int = 10, track_every: int = 1, checkpoint=None,
-                       desc=None):
+def track_single_layer(x, y=None, *, config: SingleLayerConfig, checkpoint=None, desc=None):
     """Figures 2 and 3: train the document's single layer with plain SGD and, at every step,
     record the share of samples predicted to become sparser (Theorem 1 / 2) and the share that
     actually did (Hoyer sparsity after the step vs before, same batch).
@@ -94,8 +94,8 @@ def track_single_layer(x, y=None, *, mode: str, n: int = 2000, lr: float = 1e-3,
     ``mode="ff"``: positives = image + true label, negatives = image + wrong label (both scaled
     to unit length), loss ``G(H-) - G(H+)``; the shares are kept per group.
 
-    ``track_every = k`` measures only every ``k``-th step (steps 0, k, 2k, ...; the training
-    itself is unchanged): the theorem terms cost ``O(N^2 n)`` per step, far more than the SGD
+    ``config`` is a :class:`SingleLayerConfig`. Its ``track_every = k`` measures only every
+    ``k``-th step (steps 0, k, 2k, ...; the training itself is unchanged): the theorem terms cost ``O(N^2 n)`` per step, far more than the SGD
     step, so a long run can be followed on a regular subsample of its iterations.
 
     Returns the history: list of dicts (one per step) with ``loss``; the measured steps also
@@ -103,9 +103,10 @@ def track_single_layer(x, y=None, *, mode: str, n: int = 2000, lr: float = 1e-3,
     ``pred_g``, ``actual_g``, ``agree_g`` (agreement rate on non-silent samples), ``silent_g``,
     ``hoyer_g``. ``[r for r in history if "step" in r]`` selects the measured steps.
     """
-    if int(track_every) < 1:
-        raise ValueError(f"track_every: expected a positive interval, got {track_every}")
-    track_every = int(track_every)
+    if not isinstance(config, SingleLayerConfig):
+        raise TypeError(f"config: expected a SingleLayerConfig, got {type(config).__name__}")
+    mode, n, batch, seed, n_classes = config.mode, config.n, config.batch, config.seed, config.n_classes
+    track_every = config.track_every
     rng = default_rng(seed)
     X = asarray(x)
     Y = None if y is None else asarray(y)
@@ -145,48 +146,51 @@ def track_single_layer(x, y=None, *, mode: str, n: int = 2000, lr: float = 1e-3,
                                 f"agree_{gname}": agree / n_act if n_act else 1.0,
                                 f"silent_{gname}": h["silent_fraction"], f"hoyer_{gname}": h["mean_active"]})
 
-    tag = f"ff-single-{mode}-n{n}-lr{lr}-B{batch}-seed{seed}-D{X.shape[1]}-every{track_every}"
-    _, history = run_steps(step_fn, params, SGD(lr=lr), rng, n_steps, checkpoint=checkpoint,
+    tag = run_identity(config, data=(X, Y), dtype=X.dtype)
+    _, history = run_steps(step_fn, params, SGD(lr=config.lr), rng, config.n_steps, checkpoint=checkpoint,
                            every=100, desc=desc or f"single layer ({mode})", tag=tag, on_step=on_step)
     return history
 
 
-def train_ff(x, y, *, sizes, theta: float, lr: float = 1e-3, batch: int = 100, epochs: float = 1.0,
-             seed: int = 0, n_classes: int = 10, checkpoint=None, desc: str = "FF network"):
+def _check_config(config, cls):
+    if type(config) is not cls:
+        raise TypeError(f"config: expected a {cls.__name__}, got {type(config).__name__}")
+
+
+def train_ff(x, y, config: FFNetworkConfig, *, checkpoint=None, desc: str = "FF network"):
     """Train the full FF network with Adam (every layer from its own loss). Returns ``(params, history)``."""
-    rng = default_rng(seed)
+    _check_config(config, FFNetworkConfig)
+    rng = default_rng(config.seed)
     X, Y = asarray(x), asarray(y)
-    params = init_ff_network(rng, sizes, like=X)
-    batcher = Batcher(X.shape[0], batch, seed)
-    n_steps = int(round(epochs * batcher.per_epoch))
+    params = init_ff_network(rng, config.sizes, like=X)
+    batcher = Batcher(X.shape[0], config.batch, config.seed)
+    n_steps = int(round(config.epochs * batcher.per_epoch))
 
     def step_fn(p, r, step):
         idx = asarray(batcher(step), like=X)
-        xp_, xn_ = make_positive_negative(r, X[idx], Y[idx], n_classes=n_classes)
-        return ff_network_grads(p, xp_, xn_, theta=theta)
+        xp_, xn_ = make_positive_negative(r, X[idx], Y[idx], n_classes=config.n_classes)
+        return ff_network_grads(p, xp_, xn_, theta=config.theta)
 
-    tag = f"ff-net-{list(sizes)}-theta{theta}-lr{lr}-B{batch}-seed{seed}"
-    return run_steps(step_fn, params, Adam(lr=lr), rng, n_steps, checkpoint=checkpoint, every=200,
-                     desc=desc, tag=tag)
+    return run_steps(step_fn, params, Adam(lr=config.lr), rng, n_steps, checkpoint=checkpoint, every=200,
+                     desc=desc, tag=run_identity(config, data=(X, Y), dtype=X.dtype))
 
 
-def train_bp(x, y, *, sizes, lr: float = 1e-3, batch: int = 100, epochs: float = 1.0, seed: int = 0,
-             n_classes: int = 10, checkpoint=None, desc: str = "backprop network"):
+def train_bp(x, y, config: BPNetworkConfig, *, checkpoint=None, desc: str = "backprop network"):
     """Train the backprop network of the same shape (first ``C`` inputs zeroed). Returns ``(params, history)``."""
-    rng = default_rng(seed)
-    X, Y = zero_label_slot(asarray(x), n_classes), asarray(y)
-    params = init_bp_network(rng, sizes, n_classes, like=X)
-    batcher = Batcher(X.shape[0], batch, seed)
-    n_steps = int(round(epochs * batcher.per_epoch))
+    _check_config(config, BPNetworkConfig)
+    rng = default_rng(config.seed)
+    X, Y = zero_label_slot(asarray(x), config.n_classes), asarray(y)
+    params = init_bp_network(rng, config.sizes, config.n_classes, like=X)
+    batcher = Batcher(X.shape[0], config.batch, config.seed)
+    n_steps = int(round(config.epochs * batcher.per_epoch))
 
     def step_fn(p, r, step):
         idx = asarray(batcher(step), like=X)
         loss, g = bp_loss_and_grads(p, X[idx], Y[idx])
         return g, {"loss": loss}
 
-    tag = f"bp-net-{list(sizes)}-lr{lr}-B{batch}-seed{seed}"
-    return run_steps(step_fn, params, Adam(lr=lr), rng, n_steps, checkpoint=checkpoint, every=200,
-                     desc=desc, tag=tag)
+    return run_steps(step_fn, params, Adam(lr=config.lr), rng, n_steps, checkpoint=checkpoint, every=200,
+                     desc=desc, tag=run_identity(config, data=(X, Y), dtype=X.dtype))
 
 
 def zero_label_slot(x, n_classes: int = 10):

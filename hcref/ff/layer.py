@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..backend import as_float_array, get_xp
+from ..config import check_choice
 from ..blocks import affine_forward, affine_backward, relu_forward, relu_backward
 from ..optim import SGD
 
@@ -87,7 +88,7 @@ def layer_forward(x, params):
 
 
 def layer_backward(dh, cache: LayerCache):
-    """Gradients of :func:`layer_forward`: ``{"x": (N, m), "W": (m, n)}``."""
+    """VJP of ``h = relu(x W)``: ``dz = dh * 1[z > 0]``, ``dx = dz W^T`` (N, m), ``dW = x^T dz`` (m, n)."""
     dz = relu_backward(dh, cache.act)["x"]          # h = relu(z)
     g = affine_backward(dz, cache.affine)           # z = x @ W + 0
     return {"x": g["x"], "W": g["W"]}
@@ -151,8 +152,7 @@ def layer_loss_and_grad(params, x_pos=None, x_neg=None, *, mode: str = "ff", the
     -----
     ``seeds/004``, eq. (5), (12)-(15) for ``"decrease"`` and (46)-(49) for ``"ff"``.
     """
-    if mode not in LOSS_MODES:
-        raise ValueError(f"mode: expected one of {LOSS_MODES}, got {mode!r}")
+    check_choice(mode, "mode", LOSS_MODES)
     if x_neg is None:
         raise ValueError("x_neg: required (the batch whose goodness is decreased)")
     h_neg, c_neg = layer_forward(x_neg, params)
@@ -174,8 +174,7 @@ def local_gradient_closed_form(W, x_pos=None, x_neg=None, *, mode: str = "ff"):
     The ReLU mask is absorbed into ``h`` (``h * m = h``, eq. 14 / 48). ``mode="decrease"``
     drops the positive term. Shapes as in :func:`layer_loss_and_grad`.
     """
-    if mode not in LOSS_MODES:
-        raise ValueError(f"mode: expected one of {LOSS_MODES}, got {mode!r}")
+    check_choice(mode, "mode", LOSS_MODES)
     h_neg, _ = layer_forward(x_neg, {"W": W})
     g = 2.0 * x_neg.T @ h_neg
     if mode == "ff":

@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..backend import as_float_array, get_xp
+from ..config import check_choice
 from .hoyer import hoyer_sparsity, l1_l2
 from .layer import layer_forward, sgd_step
 
@@ -209,8 +210,7 @@ def one_step_check(params, x_pos=None, x_neg=None, *, lr: float, mode: str = "ff
     ``sparser`` (bool), ``predicted_share``, ``sparser_share``, ``agreement`` (share of
     non-silent samples whose actual direction matches the prediction), ``n_active``.
     """
-    if mode not in ("decrease", "ff"):
-        raise ValueError(f"mode: expected 'decrease' or 'ff', got {mode!r}")
+    check_choice(mode, "mode", ("decrease", "ff"))
     if mode == "decrease":
         groups = {"neg": (theorem1_terms(params, x_neg, use_cosine=use_cosine), x_neg)}
     else:

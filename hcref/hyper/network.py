@@ -129,7 +129,7 @@ def network_loss_and_grads(x, labels, params, **config):
     """
     logits, cache = network_forward(x, params, **config)
     loss, cl = cross_entropy_forward(logits, labels)
-    grads = network_backward(cross_entropy_backward(1.0, cl)["x"], cache)
+    grads = network_backward(cross_entropy_backward(1.0, cl)["logits"], cache)
     grads.pop("x")
     return loss, grads, logits, cache
 

@@ -90,7 +90,7 @@ def cost_backward(dloss, cache: CostCache):
     net, lam = cache.net, cache.lam
     xp = get_xp(net.A)
     dloss = float(dloss)
-    dyhat = 2.0 * mse_backward(1.0, cache.mse)["x"]           # C = 2 * mse: dC/dY^ (rows layout)
+    dyhat = 2.0 * mse_backward(1.0, cache.mse)["y"]           # C = 2 * mse: dC/dY^ (rows layout)
     g_out = affine_backward(dyhat, net.out_cache)             # Y^^T = A_L^T U_out^T
     B_L = g_out["x"].T * (-1.0 / lam)                         # B_L = -(1/lambda) dC/dA_L
     B0, M, Bs = _sweep(B_L, net, keep_B=cache.keep_B)         # B_(l-1) from B_l

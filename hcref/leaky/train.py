@@ -79,7 +79,7 @@ def make_step_fn(x, y, *, L_tilde, lam, scheme="equidistant", adapt_every=50, le
         grads = {"W": g["W"], "rho": xp.zeros_like(rho)}
         for k in ("U_in", "U_out"):
             grads[k] = g[k] if learn_maps else xp.zeros_like(params[k])
-        mse = cache.mse.scale * float(xp.sum(cache.mse.a ** 2))    # C = (1/N) ||Y - Y^||^2
+        mse = cache.mse.scale * float(xp.sum(cache.mse.residual ** 2))    # C = (1/N) ||Y - Y^||^2
         gn = math.sqrt(sum(float(xp.sum(v * v)) for v in grads.values()))
         metrics = {"loss": float(loss), "train_mse": mse, "grad_norm": gn,
                    "stationarity": stationarity(params["W"], g["W"], rho, L_tilde, lam)}

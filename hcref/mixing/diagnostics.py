@@ -6,6 +6,7 @@ Results are host values (floats, lists, numpy arrays via :func:`hcref.backend.to
 from __future__ import annotations
 
 from ..backend import get_xp, to_numpy
+from ..config import check_choice
 from .stack import StackCache, layer_weights_forward, resolve_window
 
 __all__ = ["state_statistics", "jensen_check", "alpha_matrix", "support_sizes", "count_paths",
@@ -116,7 +117,7 @@ def count_paths(depth: int, skip: str, window=3, support=None) -> int:
             m = min(l + 1, H)
             ks = [l - j for j in range(m) if support is None or bool(support[l][j])]
         else:
-            raise ValueError(f"skip: expected 'dense', 'residual' or 'simplex', got {skip!r}")
+            check_choice(skip, "skip", ("dense", "residual", "simplex"))
         P.append(P[l] + sum(P[k] for k in ks))
     return P[depth]
 
@@ -126,7 +127,11 @@ class SupportTracker:
 
     :meth:`update` counts, between consecutive snapshots, connections that leave the support
     (pruned) and connections that enter it again after having been pruned earlier (re-entered).
+    Its whole state is JSON-like (:meth:`state_dict`, :meth:`from_state`), so that a training
+    run keeps it in its checkpoint and a resumed run continues the same record.
     """
+
+    _STATE = ("prev", "available", "ever_pruned", "pruned_events", "reentry_events", "history")
 
     def __init__(self, alpha0, available=None):
         self.prev = [[bool(a > 0) for a in row] for row in alpha0]
@@ -136,6 +141,21 @@ class SupportTracker:
         self.pruned_events = 0
         self.reentry_events = 0
         self.history = []
+
+    def state_dict(self) -> dict:
+        """The tracker's state: nested lists of bools, two counts and the history (not copied)."""
+        return {k: getattr(self, k) for k in self._STATE}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "SupportTracker":
+        """A tracker that continues from ``state`` (a :meth:`state_dict`, e.g. read back from a checkpoint)."""
+        missing = [k for k in cls._STATE if k not in state]
+        if missing:
+            raise ValueError(f"state: missing {missing}")
+        tracker = cls.__new__(cls)
+        for k in cls._STATE:
+            setattr(tracker, k, state[k])
+        return tracker
 
     def update(self, alpha, step: int) -> dict:
         pruned = reentered = 0

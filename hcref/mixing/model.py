@@ -69,7 +69,8 @@ def model_forward(x, params, *, skip: str = "simplex", window=3, weights: str = 
 
 
 def model_backward(dlogits, cache: ModelCache):
-    """Gradients of :func:`model_forward`: ``x`` and every parameter."""
+    """VJP of :func:`model_forward`: ``dx_L = dlogits W_out^T``, the stack's VJP gives ``dx_0``,
+    ``dx = dx_0 W_in^T``; keys ``x`` and every parameter."""
     g_out = affine_backward(dlogits, cache.c_out)          # logits = x_L W_out + b_out
     g_stack = stack_backward(g_out["x"], cache.c_stack)    # x_L = stack(x_0)
     g_in = affine_backward(g_stack["x"], cache.c_in)       # x_0 = x W_in + b_in

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..backend import as_float_array, get_xp
+from ..config import check_choice
 from ..blocks import softmax_backward, softmax_forward
 
 __all__ = ["project_simplex_forward", "project_simplex_backward", "simplex_threshold",
@@ -221,12 +222,14 @@ def mixing_weights_forward(mu, *, method: str = "projection", mask=None):
     elif method == "softmax":
         alpha, c = softmax_weights_forward(mu, mask=mask)
     else:
-        raise ValueError(f"method: expected one of {WEIGHT_METHODS}, got {method!r}")
+        check_choice(method, "method", WEIGHT_METHODS)
     return alpha, MixingWeightsCache(method, c)
 
 
 def mixing_weights_backward(dalpha, cache: MixingWeightsCache):
-    """Dispatch to :func:`project_simplex_backward` or :func:`softmax_weights_backward`."""
+    """VJP of the chosen map: ``dmu = s * (dalpha - sum_S(dalpha) / |S|)`` (projection) or
+    ``dmu = alpha * (dalpha - <dalpha, alpha>)`` (softmax); dispatches to
+    :func:`project_simplex_backward` or :func:`softmax_weights_backward`."""
     if cache.method == "projection":
         return project_simplex_backward(dalpha, cache.inner)
     return softmax_weights_backward(dalpha, cache.inner)

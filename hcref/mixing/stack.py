@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..backend import as_float_array, asarray, check_shape, get_xp
+from ..config import check_choice
 from ..blocks import init_mlp, mlp_backward, mlp_forward
 from .simplex import mixing_weights_backward, mixing_weights_forward, WEIGHT_METHODS
 
@@ -98,10 +99,8 @@ def init_stack(rng, depth: int, width: int, hidden: int, *, window=3, branch_sca
 
 
 def _validate(x, params, skip, window, weights):
-    if skip not in SKIPS:
-        raise ValueError(f"skip: expected one of {SKIPS}, got {skip!r}")
-    if weights not in WEIGHT_METHODS:
-        raise ValueError(f"weights: expected one of {WEIGHT_METHODS}, got {weights!r}")
+    check_choice(skip, "skip", SKIPS)
+    check_choice(weights, "weights", WEIGHT_METHODS)
     as_float_array(x, "x", ndim=2)
     for k in _F_KEYS:
         if k not in params:
@@ -235,7 +234,9 @@ def stack_state_gradients(dout, cache: StackCache):
 
 
 def stack_backward(dout, cache: StackCache):
-    """Gradients of :func:`stack_forward` through the whole stack (every path through the history).
+    """VJP of :func:`stack_forward` through the whole stack (every path through the history):
+    ``dx_l = dF_l(x_l)^T g_(l+1) + sum_(l' : x_l in h_l') alpha_(l', l'-l) g_(l'+1)`` with
+    ``g_k = dL/dx_k``, and ``dalpha_(l, j) = <g_(l+1), x_(l-j)>``.
 
     Parameters
     ----------

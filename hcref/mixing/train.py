@@ -7,19 +7,37 @@ snapshots of the alpha matrix, and reports train/test accuracy.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
-from ..backend import asarray, get_xp, to_numpy
+from ..backend import asarray, default_rng, get_xp, to_numpy
 from ..blocks import cross_entropy_backward, cross_entropy_forward
+from ..config import RunConfig, check_choice, run_identity
 from ..optim import Adam
 from ..training import DivergenceError, run_steps
 from .diagnostics import SupportTracker, alpha_matrix
 from .model import init_model, model_backward, model_forward
+from .simplex import WEIGHT_METHODS
+from .stack import SKIPS
 
 __all__ = ["TrainConfig", "TrainResult", "train_classifier", "accuracy", "loss_and_grads"]
 
 
-class TrainConfig(NamedTuple):
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(RunConfig):
+    """One training run of the mixing-stack classifier (JSON both ways, see :class:`hcref.config.RunConfig`).
+
+    skip : {"dense", "residual", "simplex"}, the skip signal of the stack
+    window : int or "all", the history window H of the simplex mixing
+    weights : {"projection", "softmax"}, how the mixing weights are made from the logits
+    depth, width, hidden : layers L, state width D, hidden width K of each block
+    branch_scale : scale of each block's output layer at initialisation
+    steps, batch, lr : Adam steps, mini-batch size, learning rate
+    n_snapshots : alpha matrices kept, evenly spaced over the run (step 0 included)
+    mu_scale : the logits are ``mu_scale * theta`` with ``theta`` the trained parameter
+    seed : seed of the generator for the initialisation and the mini-batches
+    """
+
     skip: str = "simplex"
     window: object = 4
     weights: str = "projection"
@@ -31,8 +49,18 @@ class TrainConfig(NamedTuple):
     batch: int = 64
     lr: float = 3e-3
     n_snapshots: int = 4
-    mu_scale: float = 1.0        # logits are mu_scale * theta with theta the trained parameter
+    mu_scale: float = 1.0
     seed: int = 0
+
+    def validate(self) -> None:
+        check_choice(self.skip, "skip", SKIPS)
+        check_choice(self.weights, "weights", WEIGHT_METHODS)
+        for name in ("depth", "width", "hidden", "batch", "n_snapshots"):
+            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int) \
+                    or getattr(self, name) < 1:
+                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
+            raise ValueError(f"steps: expected a non-negative integer, got {self.steps!r}")
 
 
 class TrainResult(NamedTuple):
@@ -44,6 +72,7 @@ class TrainResult(NamedTuple):
     support: list               # SupportTracker.history (per step), simplex only
     came_back: int              # connections pruned at some point and active at the end
     diverged: bool
+    config: TrainConfig         # the whole configuration of the run
 
 
 def _logits_params(params, mu_scale):
@@ -63,7 +92,7 @@ def loss_and_grads(params, x, y, *, skip, window, weights, mu_scale: float = 1.0
     logits, cache = model_forward(x, _logits_params(params, mu_scale), skip=skip, window=window,
                                   weights=weights)
     loss, lc = cross_entropy_forward(logits, y)
-    grads = model_backward(cross_entropy_backward(1.0, lc)["x"], cache)
+    grads = model_backward(cross_entropy_backward(1.0, lc)["logits"], cache)
     grads = {k: grads[k] for k in params}
     if "mu" in grads:
         grads["mu"] = mu_scale * grads["mu"]           # mu = mu_scale * theta
@@ -80,16 +109,18 @@ def accuracy(params, x, y, *, skip, window, weights, chunk: int = 512) -> float:
     return correct / max(x.shape[0], 1)
 
 
-def train_classifier(data, cfg: TrainConfig, rng, *, checkpoint: str | None = None,
+def train_classifier(data, config: TrainConfig, *, checkpoint: str | None = None,
                      desc: str | None = None, like=None) -> TrainResult:
     """Train a mixing-stack classifier on ``data`` with Adam.
 
     Parameters
     ----------
     data : Dataset-like with ``x_train`` (N, D_in), ``y_train`` (N,), ``x_test``, ``y_test``
-    cfg : TrainConfig
-    rng : numpy.random.Generator (initialisation and mini-batches)
-    checkpoint : str, optional (resume file for :func:`hcref.training.run_steps`)
+    config : TrainConfig (its ``seed`` seeds the initialisation and the mini-batches)
+    checkpoint : str, optional
+        Resume file (``.npz``) for :func:`hcref.training.run_steps`. The snapshots and the
+        support record are kept in it too, so a resumed run returns exactly what an
+        uninterrupted one returns.
 
     Returns
     -------
@@ -98,10 +129,14 @@ def train_classifier(data, cfg: TrainConfig, rng, *, checkpoint: str | None = No
 
     Notes
     -----
-    Document 000, section 3 ("Structural sparsity stability"): the support of
-    ``alpha_l = P(mu_l)`` is recorded at every step; connections that leave it are pruned,
-    those that return re-enter.
+    Document 000 (Simplex history mixing), section 3 ("Structural sparsity stability"): the
+    support of ``alpha_l = P(mu_l)`` is recorded at every step; connections that leave it are
+    pruned, those that return re-enter.
     """
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config: expected a TrainConfig, got {type(config).__name__}")
+    cfg = config
+    rng = default_rng(cfg.seed)
     x_tr, y_tr = asarray(data.x_train, like=like), asarray(data.y_train, like=like)
     x_te, y_te = asarray(data.x_test, like=like), asarray(data.y_test, like=like)
     n_classes = int(to_numpy(y_tr).max()) + 1
@@ -115,9 +150,12 @@ def train_classifier(data, cfg: TrainConfig, rng, *, checkpoint: str | None = No
     def alphas(p):
         return alpha_matrix(_logits_params(p, cfg.mu_scale), window=cfg.window, weights=cfg.weights)
 
-    tracker = SupportTracker(alphas(params)) if simplex else None
     snap_at = {round(i * cfg.steps / max(cfg.n_snapshots - 1, 1)) for i in range(cfg.n_snapshots)}
-    snapshots = [(0, alphas(params))] if simplex else []
+    # side outputs live in `side`, which run_steps saves with every checkpoint and restores on resume
+    side = {"snapshots": [], "tracker": None}
+    if simplex:
+        a0 = alphas(params)
+        side = {"snapshots": [[0, a0]], "tracker": SupportTracker(a0).state_dict()}
     init_params = params
 
     def step_fn(p, rng, step):
@@ -129,18 +167,23 @@ def train_classifier(data, cfg: TrainConfig, rng, *, checkpoint: str | None = No
         if not simplex:
             return
         a = alphas(p)
+        tracker = SupportTracker.from_state(side["tracker"])
         rec = tracker.update(a, step + 1)
+        side["tracker"] = tracker.state_dict()
         history[-1]["pruned_fraction"] = rec["pruned_fraction"]
         if step + 1 in snap_at and step + 1 > 0:
-            snapshots.append((step + 1, a))
+            side["snapshots"].append([step + 1, a])
 
     diverged = False
     try:
         params, history = run_steps(step_fn, params, Adam(lr=cfg.lr), rng, cfg.steps, checkpoint=checkpoint,
-                                    every=100, desc=desc, tag=f"mixing-{tuple(cfg)}", on_step=on_step)
+                                    every=100, desc=desc, on_step=on_step, side=side,
+                                    tag=run_identity(cfg, data=(x_tr, y_tr), dtype=x_tr.dtype))
     except DivergenceError:
         diverged, params, history = True, init_params, []
     model = _logits_params(params, cfg.mu_scale)
+    tracker = SupportTracker.from_state(side["tracker"]) if simplex else None
+    snapshots = [(int(step), a) for step, a in side["snapshots"]]
     return TrainResult(model, history, accuracy(model, x_tr, y_tr, **kw), accuracy(model, x_te, y_te, **kw),
                        snapshots, tracker.history if tracker else [],
-                       tracker.came_back() if tracker else 0, diverged)
+                       tracker.came_back() if tracker else 0, diverged, cfg)

@@ -142,7 +142,7 @@ def loss_and_grads(x, y, params, *, field, **config):
     """Mean cross-entropy on ``(x, y)``, its gradients (dict like ``params``) and the batch accuracy."""
     logits, cache = classifier_forward(x, params, field=field, **config)
     loss, c_loss = cross_entropy_forward(logits, y)
-    g = classifier_backward(cross_entropy_backward(1.0, c_loss)["x"], cache)
+    g = classifier_backward(cross_entropy_backward(1.0, c_loss)["logits"], cache)
     g.pop("x")
     acc = float((logits.argmax(axis=1) == y).mean())
     return loss, g, acc

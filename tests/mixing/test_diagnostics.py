@@ -97,7 +97,8 @@ def test_train_smoke(skip):
     data = digits(n_train=200)
     cfg = TrainConfig(skip=skip, depth=3, width=8, hidden=8, steps=30, batch=32, window=3, mu_scale=10.0,
                       lr=1e-2)
-    res = train_classifier(data, cfg, np.random.default_rng(0))
+    res = train_classifier(data, cfg)
+    assert res.config == cfg
     assert not res.diverged and len(res.history) == 30
     assert res.history[-1]["loss"] < res.history[0]["loss"]
     assert 0.3 < res.test_acc <= 1.0
@@ -106,3 +107,74 @@ def test_train_smoke(skip):
         np.testing.assert_allclose(res.snapshots[-1][1].sum(axis=1), 1.0)
     else:
         assert res.support == [] and "mu" not in res.params
+
+
+def _assert_same_result(a, b):
+    assert a._fields == b._fields
+    for name in a._fields:
+        va, vb = getattr(a, name), getattr(b, name)
+        if name == "params":
+            assert set(va) == set(vb)
+            for k in va:
+                np.testing.assert_array_equal(va[k], vb[k])
+        elif name == "snapshots":
+            assert [s for s, _ in va] == [s for s, _ in vb]
+            for (_, x), (_, y) in zip(va, vb):
+                np.testing.assert_array_equal(x, y)
+        else:
+            assert va == vb, name
+
+
+def test_resumed_run_returns_what_an_uninterrupted_run_returns(tmp_path):
+    """Interrupted mid-run, then resumed: params, history, snapshots, support record, came_back,
+    accuracies and config all equal the uninterrupted run's, bit for bit."""
+    data = digits(n_train=120)
+    cfg = TrainConfig(depth=3, width=8, hidden=8, steps=250, batch=16, window=3, mu_scale=10.0, lr=3e-2,
+                      n_snapshots=6)
+    whole = train_classifier(data, cfg)
+    assert len(whole.support) == 250 and len(whole.snapshots) == 6
+    assert whole.support[-1]["cum_pruned"] > 0           # the record has events to lose on a resume
+    ckpt = str(tmp_path / "run.npz")
+    import hcref.mixing.train as train_module
+    real = train_module.loss_and_grads
+    calls = {"n": 0}
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 230:                           # after the checkpoints at steps 100 and 200
+            raise RuntimeError("simulated crash")
+        return real(*args, **kwargs)
+
+    train_module.loss_and_grads = failing
+    try:
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            train_classifier(data, cfg, checkpoint=ckpt)
+    finally:
+        train_module.loss_and_grads = real
+    resumed = train_classifier(data, cfg, checkpoint=ckpt)
+    _assert_same_result(resumed, whole)
+    again = train_classifier(data, cfg, checkpoint=ckpt)   # a finished checkpoint: nothing left to run
+    _assert_same_result(again, whole)
+
+
+def test_checkpoint_of_another_config_is_refused(tmp_path):
+    from hcref.training import CheckpointError
+    data = digits(n_train=60)
+    cfg = TrainConfig(depth=2, width=4, hidden=4, steps=3, batch=8, window=2)
+    ckpt = str(tmp_path / "run.npz")
+    train_classifier(data, cfg, checkpoint=ckpt)
+    with pytest.raises(CheckpointError):
+        train_classifier(data, cfg.replace(lr=1.0), checkpoint=ckpt)
+
+
+def test_train_config_json_both_ways_and_bad_values():
+    cfg = TrainConfig(window="all", skip="residual", lr=1e-2)
+    assert TrainConfig.from_json(cfg.to_json()) == cfg
+    with pytest.raises(ValueError, match="skip"):
+        TrainConfig(skip="sideways")
+    with pytest.raises(ValueError, match="weights"):
+        TrainConfig(weights="uniform")
+    with pytest.raises(ValueError, match="depth"):
+        TrainConfig(depth=0)
+    with pytest.raises(TypeError, match="config"):
+        train_classifier(digits(n_train=20), {"skip": "simplex"})
