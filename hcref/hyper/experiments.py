@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from ..backend import asarray, get_xp
+from ..config import check_choice
 from ..gradcheck import rel_error
 from .diagnostics import composite_maps, forward_gain, backward_gain, spectral_norm, time_and_memory
 from .permutation import (permutation_count, permutation_mix_forward, permutation_mix_backward,
@@ -30,6 +31,7 @@ def random_residual_matrices(rng, kind: str, *, n: int, depth: int, batch: int, 
     HC's matrices are after some training); ``mhc``: Sinkhorn (20 rounds) of logits ``scale * G``;
     ``mhc_perm``: permutation mixing of ``scale * G`` (n! logits); ``shc``: sHC of ``scale * G``.
     """
+    check_choice(kind, "kind", RANDOM_KINDS)
     out = []
     for _ in range(depth):
         if kind == "hc":
@@ -38,10 +40,8 @@ def random_residual_matrices(rng, kind: str, *, n: int, depth: int, batch: int, 
             H, _ = sinkhorn_forward(asarray(scale * rng.standard_normal((batch, n, n))), rounds=20)
         elif kind == "mhc_perm":
             H, _ = permutation_mix_forward(asarray(scale * rng.standard_normal((batch, permutation_count(n)))), n=n)
-        elif kind == "shc":
-            H, _ = shc_forward(asarray(scale * rng.standard_normal((batch, shc_param_count(n)))), n=n)
         else:
-            raise ValueError(f"kind: expected one of {RANDOM_KINDS}, got {kind!r}")
+            H, _ = shc_forward(asarray(scale * rng.standard_normal((batch, shc_param_count(n)))), n=n)
         out.append(H)
     return out
 
@@ -85,7 +85,7 @@ def implicit_gap_vs_rounds(rng, *, scale: float, rounds, n: int = 4, batch: int 
     gaps = []
     for t in rounds:
         _, c = sinkhorn_forward(x, rounds=t)
-        gaps.append(rel_error(sinkhorn_backward_unrolled(G, c)["x"], sinkhorn_backward_implicit(G, c)["x"]))
+        gaps.append(rel_error(sinkhorn_backward_unrolled(G, c)["logits"], sinkhorn_backward_implicit(G, c)["logits"]))
     return gaps
 
 
