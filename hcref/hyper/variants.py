@@ -79,63 +79,56 @@ def _hc_coefficients_backward(dH, cache):
     return dH_pre, dH_post, dH_res.reshape(N, n * n)
 
 
-def _gates(c_pre, c_post):
-    """mHC's gates ``H_pre = sigmoid(c_pre)``, ``H_post = 2 sigmoid(c_post)`` and their caches."""
-    H_pre, pre_cache = sigmoid_forward(c_pre)
-    s_post, post_cache = sigmoid_forward(c_post)
-    return H_pre, 2.0 * s_post, pre_cache, post_cache
+def _sinkhorn_map(c_res, *, n, rounds, sinkhorn_grad):
+    """``H_res = Sinkhorn(c_res reshaped (N, n, n))`` (mHC)."""
+    return sinkhorn_forward(c_res.reshape(-1, n, n), rounds=rounds, grad=sinkhorn_grad)
 
 
-def _gates_backward(dH_pre, dH_post, cache: GateCache):
-    """VJP of the gates: ``dc_pre = dH_pre H_pre (1 - H_pre)``, ``dc_post = 2 dH_post s (1 - s)``."""
-    return (sigmoid_backward(dH_pre, cache.pre_sigmoid)["x"],              # H_pre = sigmoid(c_pre)
-            sigmoid_backward(2.0 * dH_post, cache.post_sigmoid)["x"])      # H_post = 2 sigmoid(c_post)
-
-
-def _mhc_coefficients(c, X, *, n, rounds, sinkhorn_grad):
-    """``mhc``: gates and ``H_res = Sinkhorn(c_res reshaped (N, n, n))``."""
-    c_pre, c_post, c_res = c
-    H_pre, H_post, pre_cache, post_cache = _gates(c_pre, c_post)
-    H_res, res_cache = sinkhorn_forward(c_res.reshape(-1, n, n), rounds=rounds, grad=sinkhorn_grad)
-    return (H_pre, H_post, H_res), GateCache(pre_cache, post_cache, res_cache)
-
-
-def _mhc_coefficients_backward(dH, cache: GateCache):
-    """VJP: the gates' backward and the Sinkhorn backward (flattened to (N, n*n))."""
-    dH_pre, dH_post, dH_res = dH
+def _sinkhorn_map_backward(dH_res, cache):
+    """VJP: the Sinkhorn backward, flattened to (N, n*n)."""
     N, n, _ = dH_res.shape
-    dc_res = sinkhorn_backward(dH_res, cache.residual_map)["logits"].reshape(N, n * n)
-    return _gates_backward(dH_pre, dH_post, cache) + (dc_res,)
+    return sinkhorn_backward(dH_res, cache)["logits"].reshape(N, n * n)
 
 
-def _mhc_perm_coefficients(c, X, *, n, rounds, sinkhorn_grad):
-    """``mhc_perm``: gates and ``H_res = sum_k softmax(c_res)_k P_k`` over the n! permutations."""
-    c_pre, c_post, c_res = c
-    H_pre, H_post, pre_cache, post_cache = _gates(c_pre, c_post)
-    H_res, res_cache = permutation_mix_forward(c_res, n=n)
-    return (H_pre, H_post, H_res), GateCache(pre_cache, post_cache, res_cache)
+def _permutation_map(c_res, *, n, rounds, sinkhorn_grad):
+    """``H_res = sum_k softmax(c_res)_k P_k`` over the n! permutations (mHC-lite)."""
+    return permutation_mix_forward(c_res, n=n)
 
 
-def _mhc_perm_coefficients_backward(dH, cache: GateCache):
-    """VJP: the gates' backward and the permutation-mixing backward."""
-    dH_pre, dH_post, dH_res = dH
-    dc_res = permutation_mix_backward(dH_res, cache.residual_map)["z"]
-    return _gates_backward(dH_pre, dH_post, cache) + (dc_res,)
+def _permutation_map_backward(dH_res, cache):
+    """VJP: ``g_k = <dH_res, P_k>``, then the softmax backward."""
+    return permutation_mix_backward(dH_res, cache)["z"]
 
 
-def _shc_coefficients(c, X, *, n, rounds, sinkhorn_grad):
-    """``shc``: gates and ``H_res = sHC(c_res)`` on the spectral sphere."""
-    c_pre, c_post, c_res = c
-    H_pre, H_post, pre_cache, post_cache = _gates(c_pre, c_post)
-    H_res, res_cache = shc_forward(c_res, n=n)
-    return (H_pre, H_post, H_res), GateCache(pre_cache, post_cache, res_cache)
+def _spectral_sphere_map(c_res, *, n, rounds, sinkhorn_grad):
+    """``H_res = sHC(c_res)`` on the spectral sphere."""
+    return shc_forward(c_res, n=n)
 
 
-def _shc_coefficients_backward(dH, cache: GateCache):
-    """VJP: the gates' backward and the sHC backward."""
-    dH_pre, dH_post, dH_res = dH
-    dc_res = shc_backward(dH_res, cache.residual_map)["p"]
-    return _gates_backward(dH_pre, dH_post, cache) + (dc_res,)
+def _spectral_sphere_map_backward(dH_res, cache):
+    """VJP: the sHC backward."""
+    return shc_backward(dH_res, cache)["p"]
+
+
+def _gated(residual_map, residual_map_backward):
+    """The coefficient pair of an mHC-family variant: ``H_pre = sigmoid(c_pre)``,
+    ``H_post = 2 sigmoid(c_post)`` and ``H_res = residual_map(c_res)``."""
+
+    def coefficients_forward(c, X, *, n, rounds, sinkhorn_grad):
+        c_pre, c_post, c_res = c
+        H_pre, pre_cache = sigmoid_forward(c_pre)
+        s_post, post_cache = sigmoid_forward(c_post)
+        H_res, res_cache = residual_map(c_res, n=n, rounds=rounds, sinkhorn_grad=sinkhorn_grad)
+        return (H_pre, 2.0 * s_post, H_res), GateCache(pre_cache, post_cache, res_cache)
+
+    def coefficients_backward(dH, cache: GateCache):
+        """VJP: ``dc_pre = dH_pre H_pre (1 - H_pre)``, ``dc_post = 2 dH_post s (1 - s)``, ``dc_res`` by the map."""
+        dH_pre, dH_post, dH_res = dH
+        return (sigmoid_backward(dH_pre, cache.pre_sigmoid)["x"],              # H_pre = sigmoid(c_pre)
+                sigmoid_backward(2.0 * dH_post, cache.post_sigmoid)["x"],      # H_post = 2 sigmoid(c_post)
+                residual_map_backward(dH_res, cache.residual_map))             # H_res = map(c_res)
+
+    return coefficients_forward, coefficients_backward
 
 
 #: ``{variant: (coefficients_forward, coefficients_backward)}``. The forward maps the raw
@@ -145,9 +138,9 @@ def _shc_coefficients_backward(dH, cache: GateCache):
 COEFFICIENT_MAPS = {
     "residual": (_fixed_coefficients, _fixed_coefficients_backward),
     "hc": (_hc_coefficients, _hc_coefficients_backward),
-    "mhc": (_mhc_coefficients, _mhc_coefficients_backward),
-    "mhc_perm": (_mhc_perm_coefficients, _mhc_perm_coefficients_backward),
-    "shc": (_shc_coefficients, _shc_coefficients_backward),
+    "mhc": _gated(_sinkhorn_map, _sinkhorn_map_backward),
+    "mhc_perm": _gated(_permutation_map, _permutation_map_backward),
+    "shc": _gated(_spectral_sphere_map, _spectral_sphere_map_backward),
 }
 
 #: ``{variant: (dynamic_forward, dynamic_backward)}``: the input-dependent part of the raw
