@@ -60,8 +60,8 @@ def hc_dynamic_forward(X, params, *, eps: float = 1e-6):
 
     Notes
     -----
-    HC, arXiv 2409.19606 (dynamic hyper-connections), transposed to DESIGN section 7's
-    convention ``X_next = H_res X + H_post^T F(H_pre X)``.
+    Hyper-Connections (Zhu et al., arXiv 2409.19606), dynamic hyper-connections, transposed
+    to the streams-as-rows convention ``X_next = H_res X + H_post^T F(H_pre X)``.
     """
     xp = get_xp(X)
     N, n, D = X.shape
@@ -112,8 +112,8 @@ def mhc_dynamic_forward(X, params, *, eps: float = 1e-6):
 
     Notes
     -----
-    mHC, arXiv 2512.24880 (coefficients from the RMS-normalised flattened streams);
-    DESIGN section 7.
+    mHC (Manifold-Constrained Hyper-Connections, arXiv 2512.24880): coefficients from the
+    RMS-normalised flattened streams, ``alpha`` initialised to 0.01.
     """
     xp = get_xp(X)
     N, n, D = X.shape

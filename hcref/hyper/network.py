@@ -73,8 +73,8 @@ def network_forward(x, params, *, variant: str, n: int, dynamic: bool = True, ro
 
     Notes
     -----
-    Seed ``001_f7e492b6cdbc35f5.txt``; streams start as n copies of the embedding and are
-    summed at the end (DESIGN section 7).
+    Hyper-Connections (Zhu et al., arXiv 2409.19606, section 2): the streams start as n copies
+    of the embedding and are summed at the end.
     """
     as_float_array(x, "x", ndim=2)
     for k in ("embed.W", "embed.b", "out.g", "out.W", "out.b"):

@@ -91,8 +91,8 @@ def permutation_mix_forward(z, *, n: int):
 
     Notes
     -----
-    Seed ``001_f7e492b6cdbc35f5.txt`` ("permutation-based parameterizations", mHC-lite,
-    arXiv 2601.05732); DESIGN section 7.
+    mHC-lite (arXiv 2601.05732): the permutation-based (Birkhoff-von Neumann)
+    parameterisation of doubly stochastic residual matrices.
     """
     n = _check_n(n)
     as_float_array(z, "z")

@@ -1,5 +1,5 @@
 """Reference-vector cases of document 001: Sinkhorn (both gradients), permutation mixing, sHC,
-and one hyper-connected layer of each variant (DESIGN section 5)."""
+and one hyper-connected layer of each variant (file format: :mod:`hcref.reference`)."""
 from __future__ import annotations
 
 import math

@@ -6,7 +6,7 @@ one normalisation is ``L <- L - logsumexp_axis(L)``, which cannot overflow howev
 the logits are. After the last round the rows sum to one exactly (to round-off); the
 columns only approximately: :func:`sinkhorn_residuals` reports both.
 
-Backward passes (DESIGN section 7, "Sinkhorn backward, two ways"):
+Two backward passes:
 
 * **unrolled** -- reverse mode through every normalisation; exact for finite ``t``.
   For ``L' = L - lse_axis(L)``: ``dL = dL' - exp(L') * sum_axis(dL')``.
@@ -69,8 +69,8 @@ def sinkhorn_forward(logits, *, rounds: int = 20, grad: str = "unrolled"):
 
     Notes
     -----
-    Seed ``001_f7e492b6cdbc35f5.txt`` ("Sinkhorn iterations"); algorithm as in DESIGN
-    section 7 (mHC, arXiv 2512.24880): column normalisation first, then rows.
+    mHC (arXiv 2512.24880): Sinkhorn-Knopp with ``t_max = 20`` rounds, column
+    normalisation first, then rows, here in the log domain.
     """
     as_float_array(logits, "logits")
     if logits.ndim < 2 or logits.shape[-1] != logits.shape[-2]:

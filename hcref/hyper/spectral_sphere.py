@@ -54,9 +54,9 @@ def shc_split(n: int) -> tuple[int, int]:
 
 
 class CayleyCache(NamedTuple):
-    Q: object       # (..., m, m)
-    IpA: object     # I + A
-    ImA: object     # I - A  (= (I + A)^T)
+    Q: object           # (..., m, m)
+    I_plus_A: object    # I + A
+    I_minus_A: object   # I - A  (= (I + A)^T)
     m: int
 
 
@@ -76,8 +76,8 @@ def cayley_forward(a, *, m: int):
 
     Notes
     -----
-    Seed ``001_f7e492b6cdbc35f5.txt`` ("spectral norm sphere"; sHC, arXiv 2603.20896): the
-    Cayley map takes skew-symmetric ``A`` to the special orthogonal group (DESIGN section 7).
+    sHC (Beyond the Birkhoff Polytope: Spectral-Sphere-Constrained Hyper-Connections,
+    arXiv 2603.20896): the Cayley map takes skew-symmetric ``A`` to the special orthogonal group.
     """
     as_float_array(a, "a")
     if int(m) != m or m < 1:
@@ -135,8 +135,8 @@ def shc_forward(p, *, n: int):
 
     Notes
     -----
-    Seed ``001_f7e492b6cdbc35f5.txt`` ("spectral norm sphere"; sHC, arXiv 2603.20896);
-    construction pinned in DESIGN section 7.
+    sHC (Beyond the Birkhoff Polytope: Spectral-Sphere-Constrained Hyper-Connections,
+    arXiv 2603.20896): the residual matrix on the sphere of the spectral norm.
     """
     as_float_array(p, "p")
     size = shc_param_count(n)
