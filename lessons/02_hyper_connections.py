@@ -384,9 +384,10 @@ def main(cfg):
 #
 # ## Exercises
 #
-# 1. Initialise mHC's `H_res` at the uniform matrix `J` (`res_init_diag = 0.25`) instead of near `I`.
-#    Does it still end near the identity?
-# 2. Train with `sinkhorn_grad="implicit"` and `rounds = 5`: how does the gradient error change training?
+# 1. Initialise mHC's `H_res` at the uniform matrix `J` instead of near `I`
+#    (`TRAINING["quick"].replace(variant="mhc", res_init_diag=0.25)`). Does it still end near the identity?
+# 2. Train with `sinkhorn_grad="implicit"` and `rounds=5` (the same `replace`): how does the gradient error
+#    change training?
 # 3. Replace `tanh` singular values by fixed `s = 1` in sHC: which matrices remain reachable?
 # 4. Find the logit scale at which 20 Sinkhorn rounds leave a column error above `1e-3`, for `n = 4, 8, 16`.
 # 5. Show that a product of sHC matrices is again of the form `J + U M U^T` with `||M|| <= 1`.

@@ -29,7 +29,7 @@ from ..optim import Adam
 from ..training import run_steps
 from .diagnostics import matrix_summary
 from .network import init_network, network_forward, network_loss_and_grads, residual_matrices
-from .sinkhorn import sinkhorn_residuals
+from .sinkhorn import GRAD_MODES, sinkhorn_residuals
 from .variants import VARIANTS
 
 __all__ = ["HyperTrainConfig", "train_variant", "evaluate", "train_variants", "seed_summary", "FINAL_KEYS"]
@@ -54,7 +54,7 @@ class HyperTrainConfig(RunConfig):
     depth, D, K : layers, stream width, hidden units of each block's MLP
     steps, batch, lr, seed : Adam steps, minibatch size, learning rate, seed of init and batches
     dynamic : add the input-dependent coefficients
-    rounds : Sinkhorn rounds (``mhc``)
+    rounds, sinkhorn_grad : Sinkhorn rounds and backward mode, ``unrolled`` or ``implicit`` (``mhc``)
     res_init_diag : diagonal of the initial ``H_res = a I + b J`` (mhc, mhc_perm, shc)
     track_every : steps between diagnostics snapshots (and checkpoints)
     """
@@ -69,11 +69,13 @@ class HyperTrainConfig(RunConfig):
     seed: int = 0
     dynamic: bool = True
     rounds: int = 20
+    sinkhorn_grad: str = "unrolled"
     res_init_diag: float = 0.9
     track_every: int = 25
 
     def validate(self) -> None:
         check_choice(self.variant, "variant", VARIANTS)
+        check_choice(self.sinkhorn_grad, "sinkhorn_grad", GRAD_MODES)
         for name in ("n", "depth", "D", "K", "batch", "rounds", "track_every"):
             _positive_int(getattr(self, name), name)
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
@@ -89,7 +91,8 @@ class HyperTrainConfig(RunConfig):
 
     def forward_options(self) -> dict:
         """The keyword arguments of :func:`hcref.hyper.network.network_forward` for this run."""
-        return {"variant": self.variant, "n": self.n, "dynamic": self.dynamic, "rounds": self.rounds}
+        return {"variant": self.variant, "n": self.n, "dynamic": self.dynamic, "rounds": self.rounds,
+                "sinkhorn_grad": self.sinkhorn_grad}
 
 
 def evaluate(params, x, y, config: HyperTrainConfig, *, probe: int = 256) -> dict:

@@ -22,7 +22,7 @@ def _data(seed=0):
 
 def test_config_json_round_trip_and_validation():
     assert HyperTrainConfig.from_json(SMALL.to_json()) == SMALL
-    for bad in (dict(variant="dense"), dict(n=0), dict(lr=0.0), dict(steps=-1), dict(res_init_diag=1.0),
+    for bad in (dict(variant="dense"), dict(sinkhorn_grad="exact"), dict(n=0), dict(lr=0.0), dict(steps=-1), dict(res_init_diag=1.0),
                 dict(track_every=0), dict(dynamic="yes")):
         with pytest.raises(ValueError, match=next(iter(bad))):
             SMALL.replace(**bad)
@@ -41,7 +41,8 @@ def test_result_carries_the_config_and_resume_returns_the_same_run(tmp_path):
         np.testing.assert_array_equal(again["params"][k], first["params"][k])
 
 
-@pytest.mark.parametrize("change", [dict(lr=1.0), dict(seed=1), dict(rounds=6), dict(res_init_diag=0.8)])
+@pytest.mark.parametrize("change", [dict(lr=1.0), dict(seed=1), dict(rounds=6), dict(res_init_diag=0.8),
+                                    dict(sinkhorn_grad="implicit")])
 def test_checkpoint_of_another_config_is_refused(tmp_path, change):
     ckpt = str(tmp_path / "run.npz")
     train_variant(_data(), SMALL, checkpoint=ckpt)
