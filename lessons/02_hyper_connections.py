@@ -36,9 +36,9 @@
 import numpy as np
 
 from hcref.data import digits
-from hcref.hyper.experiments import (RANDOM_KINDS, random_residual_matrices, gain_vs_depth,
-                                     sinkhorn_convergence, overflow_scan, implicit_gap_vs_rounds, cost_scan)
-from hcref.hyper.train import seed_summary, train_variants
+from hcref.hyper.experiments import (RANDOM_KINDS, GainStudyConfig, SinkhornStudyConfig, CostStudyConfig,
+                                     gain_study, sinkhorn_study, cost_study)
+from hcref.hyper.train import HyperTrainConfig, seed_summary, train_variants
 from hcref.lessonkit import Claims
 from hcref.viz import new_figure, save_figure
 
@@ -46,6 +46,11 @@ SRC = "seeds/001_f7e492b6cdbc35f5.txt (abstract)"
 LABELS = {"residual": "residual", "hc": "HC (unconstrained)", "mhc": "mHC (Sinkhorn)",
           "mhc_perm": "mHC (permutations)", "shc": "sHC (spectral sphere)"}
 COLORS = {"residual": "0.5", "hc": "tab:red", "mhc": "tab:blue", "mhc_perm": "tab:cyan", "shc": "tab:green"}
+
+
+def mode(cfg):
+    """``"full"`` or ``"quick"``: which of an experiment's two settings this run uses."""
+    return "full" if cfg["full"] else "quick"
 
 
 # %% [markdown]
@@ -58,9 +63,13 @@ COLORS = {"residual": "0.5", "hc": "tab:red", "mhc": "tab:blue", "mhc_perm": "ta
 # permutations, and random sHC matrices, and multiply up to 128 of them.
 
 # %%
+GAIN = {"quick": GainStudyConfig(n=4, depth=128, batch=32), "full": GainStudyConfig(n=4, depth=256, batch=32)}
+
+
 def part_gain(cfg, claims, rng):
-    depth, n = (256, 4) if cfg["full"] else (128, 4)
-    gains = {k: gain_vs_depth(random_residual_matrices(rng, k, n=n, depth=depth, batch=32)) for k in RANDOM_KINDS}
+    setting = GAIN[mode(cfg)]
+    depth, n = setting.depth, setting.n
+    gains = gain_study(rng, setting)
     fig, axes = new_figure(3, width=4.0)
     L = np.arange(1, depth + 1)
     for k, g in gains.items():
@@ -100,14 +109,16 @@ def part_gain(cfg, claims, rng):
 # backward passes (unrolled through the rounds vs implicit at the fixed point) disagree.
 
 # %%
+SINKHORN = {"quick": SinkhornStudyConfig(),
+            "full": SinkhornStudyConfig(rounds=SinkhornStudyConfig().rounds + (500, 1000))}
+
+
 def part_sinkhorn(cfg, claims, rng):
-    rounds = [1, 2, 3, 5, 10, 20, 30, 50, 100, 200] + ([500, 1000] if cfg["full"] else [])
-    scales = (1, 3, 8)
-    conv = sinkhorn_convergence(rng, scales=scales, rounds=rounds)
-    oscales = [1, 3, 10, 30, 60, 100, 300, 1000]
-    over = {dt: overflow_scan(rng, scales=oscales, dtype=dt) for dt in ("float32", "float64")}
-    grounds = [1, 2, 5, 10, 20, 50, 100, 200]
-    gaps = {s: implicit_gap_vs_rounds(rng, scale=s, rounds=grounds) for s in scales}
+    setting = SINKHORN[mode(cfg)]
+    rounds, scales, oscales, grounds = (list(setting.rounds), setting.scales, list(setting.overflow_scales),
+                                        list(setting.gap_rounds))
+    study = sinkhorn_study(rng, setting)
+    conv, over, gaps = study["convergence"], study["overflow"], study["gaps"]
     fig, axes = new_figure(3, width=4.0)
     for dt, ls in (("float64", "-"), ("float32", "--")):
         for s, c in zip(scales, ("tab:blue", "tab:orange", "tab:red")):
@@ -157,9 +168,14 @@ def part_sinkhorn(cfg, claims, rng):
 # trace the peak memory, against Sinkhorn (`t = 20`) and sHC (`(n-1)(n-2) + (n-1)` parameters).
 
 # %%
+COST = {"quick": CostStudyConfig(ns=tuple(range(2, 9)), repeats=2),
+        "full": CostStudyConfig(ns=tuple(range(2, 9)), repeats=3)}
+
+
 def part_cost(cfg, claims, rng):
-    ns = list(range(2, 9))
-    cost = cost_scan(rng, ns=ns, repeats=3 if cfg["full"] else 2)
+    setting = COST[mode(cfg)]
+    ns = list(setting.ns)
+    cost = cost_study(rng, setting)
     fig, axes = new_figure(2, width=4.2)
     for m in ("mhc_perm", "mhc", "shc"):
         axes[0].semilogy(ns, cost[m]["time"], marker="o", color=COLORS[m], label=LABELS[m])
@@ -212,12 +228,9 @@ def part_cost(cfg, claims, rng):
 
 # %%
 VARIANTS = ("residual", "hc", "mhc", "mhc_perm", "shc")
-
-
-def training_settings(cfg):
-    if cfg["full"]:
-        return dict(depth=32, D=32, K=64, steps=1500, batch=128, track_every=100), [cfg["seed"] + i for i in range(3)]
-    return dict(depth=16, D=16, K=32, steps=300, batch=16, track_every=60), [cfg["seed"]]
+TRAINING = {"quick": HyperTrainConfig(n=4, depth=16, D=16, K=32, steps=300, batch=16, track_every=60),
+            "full": HyperTrainConfig(n=4, depth=32, D=32, K=64, steps=1500, batch=128, track_every=100)}
+TRAINING_SEEDS = {"quick": 1, "full": 3}          # seeds cfg["seed"], cfg["seed"] + 1, ...
 
 
 def accuracy_margin(a, b, n_test):
@@ -248,11 +261,13 @@ def _band(ax, steps, curves, color, label=None, log=False):
 
 def part_training(cfg, claims, rng):
     data = digits(seed=cfg["seed"])
-    kw, seeds = training_settings(cfg)
-    runs = train_variants(data, variants=VARIANTS, seeds=seeds,
-                          checkpoint_dir=cfg["out"] if cfg["full"] else None, **kw)
+    setting = TRAINING[mode(cfg)]
+    seeds = [cfg["seed"] + i for i in range(TRAINING_SEEDS[mode(cfg)])]
+    runs = train_variants(data, setting, variants=VARIANTS, seeds=seeds,
+                          checkpoint_dir=cfg["out"] if cfg["full"] else None)
     spread = "seed mean [min, max]: " if len(seeds) > 1 else f"one seed ({seeds[0]}): "
-    size = f"n = 4, depth {kw['depth']}, D = {kw['D']}, {kw['steps']} steps x batch {kw['batch']}, {len(seeds)} seeds"
+    size = (f"n = {setting.n}, depth {setting.depth}, D = {setting.D}, {setting.steps} steps x batch {setting.batch}, "
+            f"{len(seeds)} seeds")
     fig, axes = new_figure(2, 2, width=4.3, height=3.0)
     axes = axes.ravel()
     for v, rs in runs.items():
@@ -264,7 +279,7 @@ def part_training(cfg, claims, rng):
                              (axes[3], "forward_gain", True)):
             _band(ax, steps, [[s[key] for s in r["snapshots"]] for r in rs], COLORS[v], log=log)
     axes[0].set(xlabel="step", ylabel="train loss (20-step mean, seed mean)",
-                title=f"digits: n = 4, depth {kw['depth']}, D = {kw['D']}\n{kw['steps']} steps x batch {kw['batch']}, "
+                title=f"digits: n = 4, depth {setting.depth}, D = {setting.D}\n{setting.steps} steps x batch {setting.batch}, "
                       f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}")
     axes[0].title.set_fontsize(9)
     axes[1].set(xlabel="step", ylabel="mean ||H_res - I||_F",
@@ -274,13 +289,13 @@ def part_training(cfg, claims, rng):
     axes[0].legend(fontsize=7)
     claims.figure(save_figure(fig, cfg["out"], "training"))
     fig, axes = new_figure(4, width=2.9, height=3.4)
-    mid = kw["depth"] // 2
+    mid = setting.depth // 2
     short = {"hc": "HC", "mhc": "mHC (Sinkhorn)", "mhc_perm": "mHC (perm.)", "shc": "sHC"}
     for ax, v in zip(axes, ("hc", "mhc", "mhc_perm", "shc")):
         H = runs[v][0]["H_res"][mid]
         ax.imshow(H, cmap="RdBu_r", vmin=-1, vmax=1)
         ax.set(xticks=range(4), yticks=range(4), xlabel="source stream j", ylabel="target stream i")
-        ax.set_title(f"{short[v]}: mean H_res, layer {mid}\n(seed {seeds[0]}, after {kw['steps']} steps)", fontsize=8)
+        ax.set_title(f"{short[v]}: mean H_res, layer {mid}\n(seed {seeds[0]}, after {setting.steps} steps)", fontsize=8)
         ax.grid(False)
         for (i, j), val in np.ndenumerate(H):
             ax.text(j, i, f"{val:.2f}", ha="center", va="center", fontsize=7,
@@ -292,8 +307,8 @@ def part_training(cfg, claims, rng):
     claims.value("initial_identity_distance", {v: t["identity_distance"]["mean"] for v, t in table_init.items()})
     claims.value("final_train_loss", {v: float(np.mean([np.mean(r["history"][-20:]) for r in rs]))
                                       for v, rs in runs.items()})
-    claims.value("training_setup", {"depth": kw["depth"], "D": kw["D"], "K": kw["K"], "steps": kw["steps"],
-                                    "batch": kw["batch"], "seeds": seeds})
+    claims.value("training_setup", {"depth": setting.depth, "D": setting.D, "K": setting.K, "steps": setting.steps,
+                                    "batch": setting.batch, "seeds": seeds})
     dm, dp, ds = (table[v]["identity_distance"] for v in ("mhc", "mhc_perm", "shc"))
     init = table_init["mhc"]["identity_distance"]["mean"]
     birk_max = max(dm["max"], dp["max"])
@@ -369,9 +384,10 @@ def main(cfg):
 #
 # ## Exercises
 #
-# 1. Initialise mHC's `H_res` at the uniform matrix `J` (`res_init_diag = 0.25`) instead of near `I`.
-#    Does it still end near the identity?
-# 2. Train with `sinkhorn_grad="implicit"` and `rounds = 5`: how does the gradient error change training?
+# 1. Initialise mHC's `H_res` at the uniform matrix `J` instead of near `I`
+#    (`TRAINING["quick"].replace(variant="mhc", res_init_diag=0.25)`). Does it still end near the identity?
+# 2. Train with `sinkhorn_grad="implicit"` and `rounds=5` (the same `replace`): how does the gradient error
+#    change training?
 # 3. Replace `tanh` singular values by fixed `s = 1` in sHC: which matrices remain reachable?
 # 4. Find the logit scale at which 20 Sinkhorn rounds leave a column error above `1e-3`, for `n = 4, 8, 16`.
 # 5. Show that a product of sHC matrices is again of the form `J + U M U^T` with `||M|| <= 1`.

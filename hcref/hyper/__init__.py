@@ -5,7 +5,7 @@ Modules: :mod:`.sinkhorn` (log-domain Sinkhorn-Knopp, unrolled and implicit back
 :mod:`.coefficients` (dynamic coefficient maps), :mod:`.layer` and :mod:`.network` (the
 hyper-connected layer and classifier), :mod:`.diagnostics` (gains, identity degeneration),
 :mod:`.train` (the training comparison of lesson 02).
-Convention (DESIGN section 7): streams are rows, ``X_next = H_res X + H_post^T F(H_pre X)``.
+Convention: the n residual streams of a sample are the rows of ``X`` (n, D), ``X_next = H_res X + H_post^T F(H_pre X)``.
 """
 from .sinkhorn import (sinkhorn_forward, sinkhorn_backward, sinkhorn_backward_unrolled,
                        sinkhorn_backward_implicit, sinkhorn_residuals, sinkhorn_exp_domain)

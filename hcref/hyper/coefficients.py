@@ -30,13 +30,20 @@ MHC_DYNAMIC_KEYS = ("g", "phi_pre", "phi_post", "phi_res", "alpha_pre", "alpha_p
 _PARTS = ("pre", "post", "res")
 
 
-class DynamicCache(NamedTuple):
-    norm: object            # blocks.NormCache
-    affine: dict            # part -> AffineCache
-    act: dict               # part -> tanh cache (HC) or the product x phi (mHC)
-    scale: dict             # part -> s / alpha, shape (1,)
+class HCDynamicCache(NamedTuple):
+    norm: object            # blocks.NormCache of Xn = RMSNorm(X) (per stream, over D)
+    affine: dict            # part -> AffineCache of z = Xn W_part
+    tanh: dict              # part -> ActivationCache of t = tanh(z)
+    scale: dict             # part -> s_part, shape (1,)
     shape: tuple            # X.shape
-    kind: str               # "hc" or "mhc"
+
+
+class MHCDynamicCache(NamedTuple):
+    norm: object            # blocks.NormCache of x = RMSNorm(vec X) (over n*D)
+    affine: dict            # part -> AffineCache of z = x phi_part
+    projection: dict        # part -> z = x phi_part, shape (N, n) or (N, m)
+    scale: dict             # part -> alpha_part, shape (1,)
+    shape: tuple            # X.shape
 
 
 def hc_dynamic_forward(X, params, *, eps: float = 1e-6):
@@ -53,37 +60,41 @@ def hc_dynamic_forward(X, params, *, eps: float = 1e-6):
 
     Notes
     -----
-    HC, arXiv 2409.19606 (dynamic hyper-connections), transposed to DESIGN section 7's
-    convention ``X_next = H_res X + H_post^T F(H_pre X)``.
+    Hyper-Connections (Zhu et al., arXiv 2409.19606), dynamic hyper-connections, transposed
+    to the streams-as-rows convention ``X_next = H_res X + H_post^T F(H_pre X)``.
     """
     xp = get_xp(X)
     N, n, D = X.shape
     Xn, cn = rmsnorm_forward(X, {"g": params["g"]}, eps=eps)
-    out, aff, act, scale = [], {}, {}, {}
+    out, aff, tanh, scale = [], {}, {}, {}
     for part in _PARTS:
         W = params[f"W_{part}"]
         z, aff[part] = affine_forward(Xn, {"W": W, "b": xp.zeros(W.shape[1], dtype=X.dtype)})
-        t, act[part] = tanh_forward(z)
+        t, tanh[part] = tanh_forward(z)
         scale[part] = params[f"s_{part}"]
         out.append((scale[part] * t).reshape(N, -1))        # (N, n, 1) -> (N, n); (N, n, n) -> (N, n*n)
-    return tuple(out), DynamicCache(cn, aff, act, scale, X.shape, "hc")
+    return tuple(out), HCDynamicCache(cn, aff, tanh, scale, X.shape)
 
 
-def hc_dynamic_backward(dc, cache: DynamicCache):
-    """Gradients of :func:`hc_dynamic_forward` for ``dc = (dc_pre, dc_post, dc_res)``."""
+def hc_dynamic_backward(dc, cache: HCDynamicCache):
+    """Gradients of :func:`hc_dynamic_forward` for ``dc = (dc_pre, dc_post, dc_res)``: keys of params and ``"X"``.
+
+    VJP per part: ``ds = sum(dc * t)``, ``dz = s dc (1 - t^2)``, ``dW = Xn^T dz``, ``dXn += dz W^T``;
+    then the RMSNorm backward gives ``dX`` and ``dg``.
+    """
     N, n, D = cache.shape
     grads, dXn = {}, 0.0
     for part, d in zip(_PARTS, dc):
-        t = cache.act[part].value
+        t = cache.tanh[part].value
         d = d.reshape(t.shape)
         grads[f"s_{part}"] = (d * t).sum().reshape(1)       # c = s * t
-        dz = tanh_backward(d * cache.scale[part], cache.act[part])["x"]   # t = tanh(z)
+        dz = tanh_backward(d * cache.scale[part], cache.tanh[part])["x"]   # t = tanh(z)
         ga = affine_backward(dz, cache.affine[part])       # z = Xn W
         grads[f"W_{part}"] = ga["W"]
         dXn = dXn + ga["x"]
     gn = rmsnorm_backward(dXn, cache.norm)                 # Xn = RMSNorm(X)
     grads["g"] = gn["g"]
-    grads["x"] = gn["x"]
+    grads["X"] = gn["x"]
     return grads
 
 
@@ -101,32 +112,36 @@ def mhc_dynamic_forward(X, params, *, eps: float = 1e-6):
 
     Notes
     -----
-    mHC, arXiv 2512.24880 (coefficients from the RMS-normalised flattened streams);
-    DESIGN section 7.
+    mHC (Manifold-Constrained Hyper-Connections, arXiv 2512.24880): coefficients from the
+    RMS-normalised flattened streams, ``alpha`` initialised to 0.01.
     """
     xp = get_xp(X)
     N, n, D = X.shape
     x, cn = rmsnorm_forward(X.reshape(N, n * D), {"g": params["g"]}, eps=eps)
-    out, aff, act, scale = [], {}, {}, {}
+    out, aff, projection, scale = [], {}, {}, {}
     for part in _PARTS:
         phi = params[f"phi_{part}"]
         z, aff[part] = affine_forward(x, {"W": phi, "b": xp.zeros(phi.shape[1], dtype=X.dtype)})
-        act[part] = z
+        projection[part] = z
         scale[part] = params[f"alpha_{part}"]
         out.append(scale[part] * z)
-    return tuple(out), DynamicCache(cn, aff, act, scale, X.shape, "mhc")
+    return tuple(out), MHCDynamicCache(cn, aff, projection, scale, X.shape)
 
 
-def mhc_dynamic_backward(dc, cache: DynamicCache):
-    """Gradients of :func:`mhc_dynamic_forward` for ``dc = (dc_pre, dc_post, dc_res)``."""
+def mhc_dynamic_backward(dc, cache: MHCDynamicCache):
+    """Gradients of :func:`mhc_dynamic_forward` for ``dc = (dc_pre, dc_post, dc_res)``: keys of params and ``"X"``.
+
+    VJP per part: ``dalpha = sum(dc * z)``, ``dphi = x^T (alpha dc)``, ``dx += alpha dc phi^T``;
+    then the RMSNorm backward (over ``n*D``) gives ``dX`` (reshaped to (N, n, D)) and ``dg``.
+    """
     N, n, D = cache.shape
     grads, dx = {}, 0.0
     for part, d in zip(_PARTS, dc):
-        grads[f"alpha_{part}"] = (d * cache.act[part]).sum().reshape(1)   # c = alpha * z
+        grads[f"alpha_{part}"] = (d * cache.projection[part]).sum().reshape(1)   # c = alpha * z
         ga = affine_backward(d * cache.scale[part], cache.affine[part])   # z = x phi
         grads[f"phi_{part}"] = ga["W"]
         dx = dx + ga["x"]
     gn = rmsnorm_backward(dx, cache.norm)                                # x = RMSNorm(vec X)
     grads["g"] = gn["g"]
-    grads["x"] = gn["x"].reshape(N, n, D)
+    grads["X"] = gn["x"].reshape(N, n, D)
     return grads

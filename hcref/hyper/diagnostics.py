@@ -15,6 +15,7 @@ import time
 import tracemalloc
 
 from ..backend import get_xp
+from ..config import check_choice
 
 _REDUCE = ("max", "mean")
 
@@ -31,8 +32,7 @@ def _check_square(P, name: str = "P"):
 
 
 def _reduce(xp, g, reduce: str) -> float:
-    if reduce not in _REDUCE:
-        raise ValueError(f"reduce: expected one of {_REDUCE}, got {reduce!r}")
+    check_choice(reduce, "reduce", _REDUCE)
     return float(xp.max(g) if reduce == "max" else xp.mean(g))
 
 __all__ = ["composite_map", "composite_maps", "forward_gain", "backward_gain", "spectral_norm",

@@ -1,13 +1,18 @@
 """The measurements of lesson 02 that are not training: gains, Sinkhorn behaviour, cost.
 
 Every function takes an explicit host ``numpy.random.Generator`` and returns plain floats /
-lists, ready for plots and ``metrics.json``.
+lists, ready for plots and ``metrics.json``. Each of the three studies is described by one
+config (:class:`GainStudyConfig`, :class:`SinkhornStudyConfig`, :class:`CostStudyConfig`,
+frozen and JSON both ways) and run by :func:`gain_study`, :func:`sinkhorn_study` and
+:func:`cost_study`; the functions they call are the building blocks.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from ..backend import asarray, get_xp
+from ..config import RunConfig, check_choice
 from ..gradcheck import rel_error
 from .diagnostics import composite_maps, forward_gain, backward_gain, spectral_norm, time_and_memory
 from .permutation import (permutation_count, permutation_mix_forward, permutation_mix_backward,
@@ -17,9 +22,77 @@ from .sinkhorn import (sinkhorn_forward, sinkhorn_backward_unrolled, sinkhorn_ba
 from .spectral_sphere import shc_param_count, shc_forward, shc_backward
 
 __all__ = ["random_residual_matrices", "gain_vs_depth", "sinkhorn_convergence", "overflow_scan",
-           "implicit_gap_vs_rounds", "cost_scan", "RANDOM_KINDS"]
+           "implicit_gap_vs_rounds", "cost_scan", "RANDOM_KINDS", "GainStudyConfig", "gain_study",
+           "SinkhornStudyConfig", "sinkhorn_study", "CostStudyConfig", "cost_study"]
 
 RANDOM_KINDS = ("hc", "mhc", "mhc_perm", "shc")
+COST_METHODS = ("mhc_perm", "mhc", "shc")
+
+
+@dataclasses.dataclass(frozen=True)
+class GainStudyConfig(RunConfig):
+    """Composite gain of ``depth`` random residual matrices of every kind (:func:`gain_study`)."""
+    n: int = 4
+    depth: int = 128
+    batch: int = 32
+    hc_noise: float = 0.3
+    scale: float = 1.0
+    kinds: tuple = RANDOM_KINDS
+
+    def validate(self) -> None:
+        for k in self.kinds:
+            check_choice(k, "kinds", RANDOM_KINDS)
+
+
+@dataclasses.dataclass(frozen=True)
+class SinkhornStudyConfig(RunConfig):
+    """Sinkhorn's column residual, overflow and the unrolled/implicit gradient gap (:func:`sinkhorn_study`)."""
+    n: int = 4
+    batch: int = 256
+    scales: tuple = (1, 3, 8)
+    rounds: tuple = (1, 2, 3, 5, 10, 20, 30, 50, 100, 200)
+    dtypes: tuple = ("float64", "float32")
+    overflow_scales: tuple = (1, 3, 10, 30, 60, 100, 300, 1000)
+    overflow_dtypes: tuple = ("float32", "float64")
+    gap_rounds: tuple = (1, 2, 5, 10, 20, 50, 100, 200)
+    gap_batch: int = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class CostStudyConfig(RunConfig):
+    """Time and memory of one forward+backward per residual parameterisation and n (:func:`cost_study`)."""
+    ns: tuple = (2, 3, 4, 5, 6, 7, 8)
+    methods: tuple = COST_METHODS
+    batch: int = 64
+    repeats: int = 3
+
+    def validate(self) -> None:
+        for m in self.methods:
+            check_choice(m, "methods", COST_METHODS)
+
+
+def gain_study(rng, config: GainStudyConfig) -> dict:
+    """``{kind: gain_vs_depth(random matrices of that kind)}`` for every kind of ``config``."""
+    return {k: gain_vs_depth(random_residual_matrices(rng, k, n=config.n, depth=config.depth, batch=config.batch,
+                                                      hc_noise=config.hc_noise, scale=config.scale))
+            for k in config.kinds}
+
+
+def sinkhorn_study(rng, config: SinkhornStudyConfig) -> dict:
+    """``{"convergence", "overflow", "gaps"}``: :func:`sinkhorn_convergence`, :func:`overflow_scan`
+    per overflow dtype, and :func:`implicit_gap_vs_rounds` per scale, drawn from ``rng`` in that order."""
+    conv = sinkhorn_convergence(rng, scales=config.scales, rounds=config.rounds, dtypes=config.dtypes, n=config.n,
+                                batch=config.batch)
+    over = {dt: overflow_scan(rng, scales=config.overflow_scales, dtype=dt, n=config.n, batch=config.batch)
+            for dt in config.overflow_dtypes}
+    gaps = {s: implicit_gap_vs_rounds(rng, scale=s, rounds=config.gap_rounds, n=config.n, batch=config.gap_batch)
+            for s in config.scales}
+    return {"convergence": conv, "overflow": over, "gaps": gaps}
+
+
+def cost_study(rng, config: CostStudyConfig) -> dict:
+    """:func:`cost_scan` with the settings of ``config``."""
+    return cost_scan(rng, ns=config.ns, methods=config.methods, batch=config.batch, repeats=config.repeats)
 
 
 def random_residual_matrices(rng, kind: str, *, n: int, depth: int, batch: int, hc_noise: float = 0.3,
@@ -30,6 +103,7 @@ def random_residual_matrices(rng, kind: str, *, n: int, depth: int, batch: int, 
     HC's matrices are after some training); ``mhc``: Sinkhorn (20 rounds) of logits ``scale * G``;
     ``mhc_perm``: permutation mixing of ``scale * G`` (n! logits); ``shc``: sHC of ``scale * G``.
     """
+    check_choice(kind, "kind", RANDOM_KINDS)
     out = []
     for _ in range(depth):
         if kind == "hc":
@@ -38,10 +112,8 @@ def random_residual_matrices(rng, kind: str, *, n: int, depth: int, batch: int, 
             H, _ = sinkhorn_forward(asarray(scale * rng.standard_normal((batch, n, n))), rounds=20)
         elif kind == "mhc_perm":
             H, _ = permutation_mix_forward(asarray(scale * rng.standard_normal((batch, permutation_count(n)))), n=n)
-        elif kind == "shc":
-            H, _ = shc_forward(asarray(scale * rng.standard_normal((batch, shc_param_count(n)))), n=n)
         else:
-            raise ValueError(f"kind: expected one of {RANDOM_KINDS}, got {kind!r}")
+            H, _ = shc_forward(asarray(scale * rng.standard_normal((batch, shc_param_count(n)))), n=n)
         out.append(H)
     return out
 
@@ -85,7 +157,7 @@ def implicit_gap_vs_rounds(rng, *, scale: float, rounds, n: int = 4, batch: int 
     gaps = []
     for t in rounds:
         _, c = sinkhorn_forward(x, rounds=t)
-        gaps.append(rel_error(sinkhorn_backward_unrolled(G, c)["x"], sinkhorn_backward_implicit(G, c)["x"]))
+        gaps.append(rel_error(sinkhorn_backward_unrolled(G, c)["logits"], sinkhorn_backward_implicit(G, c)["logits"]))
     return gaps
 
 

@@ -1,4 +1,4 @@
-"""One hyper-connected layer: ``X_next = H_res X + H_post^T F(H_pre X)`` (DESIGN section 7).
+"""One hyper-connected layer: ``X_next = H_res X + H_post^T F(H_pre X)``.
 
 The ``n`` residual streams of a sample are the rows of ``X`` (shape ``(N, n, D)`` for a batch),
 so output stream ``i`` is ``sum_j H_res[i, j] X[j] + H_post[i] F(sum_j H_pre[j] X[j])``.
@@ -17,6 +17,10 @@ Variants (``variant=``):
 
 Parameters of one layer (dict keys): ``f_g, W1, b1, W2, b2`` (the block), ``b_pre, b_post, b_res``
 (static coefficients, not for ``residual``), and the dynamic keys of :mod:`.coefficients`.
+
+Each variant is one pair in :data:`.variants.COEFFICIENT_MAPS`: a forward from the raw coefficients
+``c = (c_pre, c_post, c_res)`` (static bias plus dynamic part) to ``(H_pre, H_post, H_res)``
+and its backward; the layer itself is the same for all variants.
 """
 from __future__ import annotations
 
@@ -24,33 +28,13 @@ import math
 from typing import NamedTuple
 
 from ..backend import get_xp, as_float_array, asarray
-from ..blocks import (rmsnorm_forward, rmsnorm_backward, mlp_forward, mlp_backward, init_mlp,
-                      sigmoid_forward, sigmoid_backward)
-from .coefficients import (hc_dynamic_forward, hc_dynamic_backward, mhc_dynamic_forward,
-                           mhc_dynamic_backward)
-from .permutation import permutation_count, permutation_mix_forward, permutation_mix_backward
-from .sinkhorn import sinkhorn_forward, sinkhorn_backward
-from .spectral_sphere import shc_param_count, shc_forward, shc_backward, shc_params_for_diagonal
+from ..blocks import rmsnorm_forward, rmsnorm_backward, mlp_forward, mlp_backward, init_mlp
+from .spectral_sphere import shc_params_for_diagonal
+from .variants import VARIANTS, COEFFICIENT_MAPS, DYNAMIC_MAPS, check_variant, res_size
 
 __all__ = ["VARIANTS", "res_size", "init_layer", "layer_forward", "layer_backward", "LayerCache"]
 
-VARIANTS = ("residual", "hc", "mhc", "mhc_perm", "shc")
 _BLOCK_KEYS = ("f_g", "W1", "b1", "W2", "b2")
-
-
-def _check_variant(variant):
-    if variant not in VARIANTS:
-        raise ValueError(f"variant: expected one of {VARIANTS}, got {variant!r}")
-
-
-def res_size(variant: str, n: int) -> int:
-    """Number of raw residual coefficients per sample: ``n*n`` (hc, mhc), ``n!`` (mhc_perm), sHC's count."""
-    _check_variant(variant)
-    if variant == "mhc_perm":
-        return permutation_count(n)
-    if variant == "shc":
-        return shc_param_count(n)
-    return n * n
 
 
 def _res_init(variant, n, diag, xp, dtype):
@@ -78,7 +62,7 @@ def init_layer(rng, *, variant: str, n: int, D: int, K: int, layer_index: int = 
     diagonal), so that the three constrained variants start from the same matrix; hc starts at
     ``I``. Dynamic maps start at ``W = 0`` (hc) or ``phi ~ N(0, 1/(nD))`` (mHC family), scales 0.01.
     """
-    _check_variant(variant)
+    check_variant(variant)
     xp = get_xp(like) if like is not None else get_xp()
     dt = "float64" if like is None else like.dtype
     p = init_mlp(rng, D, K, D, like=like)
@@ -107,18 +91,18 @@ def init_layer(rng, *, variant: str, n: int, D: int, K: int, layer_index: int = 
     return p
 
 
+# ------------------------------------------------------------------------------------------ the layer
 class LayerCache(NamedTuple):
-    X: object
-    H_pre: object     # (N, n)
-    H_post: object    # (N, n)
-    H_res: object     # (N, n, n)
-    y: object         # F(h), (N, D)
-    cnorm: object
-    cmlp: object
-    cmaps: tuple      # caches of the pre, post and residual maps (None for hc / residual)
-    cdyn: object      # dynamic-coefficient cache or None
+    X: object               # input streams, (N, n, D)
+    H_pre: object           # (N, n)
+    H_post: object          # (N, n)
+    H_res: object           # (N, n, n)
+    block_out: object       # y = F(h), (N, D)
+    block_norm: object      # NormCache of hn = RMSNorm(h)
+    block_mlp: object       # MLPCache of y = MLP(hn)
+    coefficients: object    # cache of the variant's coefficient map (GateCache, or None for hc / residual)
+    dynamic: object         # cache of the dynamic coefficient map, or None (static layer, residual)
     variant: str
-    dynamic: bool
 
 
 def _validate(X, params, variant, n):
@@ -143,6 +127,19 @@ def _validate(X, params, variant, n):
                                  f"variant {variant!r}, got {tuple(params[key].shape)} (stream count mismatch?)")
 
 
+def _raw_coefficients(X, params, variant, dynamic, eps):
+    """``c = b + dynamic(X)`` (the static bias broadcast over the batch): ``(c, dynamic_cache)``."""
+    if variant == "residual":
+        return None, None
+    xp = get_xp(X)
+    N = X.shape[0]
+    c_pre, c_post, c_res = (xp.broadcast_to(params[k], (N,) + params[k].shape) for k in ("b_pre", "b_post", "b_res"))
+    if not dynamic:
+        return (c_pre, c_post, c_res), None
+    (d_pre, d_post, d_res), dynamic_cache = DYNAMIC_MAPS[variant][0](X, params, eps=eps)
+    return (c_pre + d_pre, c_post + d_post, c_res + d_res), dynamic_cache
+
+
 def layer_forward(X, params, *, variant: str, n: int, dynamic: bool = True, rounds: int = 20,
                   sinkhorn_grad: str = "unrolled", activation: str = "relu", eps: float = 1e-6):
     """One hyper-connected layer.
@@ -164,85 +161,54 @@ def layer_forward(X, params, *, variant: str, n: int, dynamic: bool = True, roun
 
     Notes
     -----
-    Seed ``001_f7e492b6cdbc35f5.txt`` (HC, mHC, sHC); convention, gates and initialisation
-    in DESIGN section 7: ``X_next = H_res X + H_post^T F(H_pre X)``.
+    Hyper-Connections (Zhu et al., arXiv 2409.19606, section 2), mHC (arXiv 2512.24880,
+    section 4) and sHC (arXiv 2603.20896), with the streams as rows:
+    ``X_next = H_res X + H_post^T F(H_pre X)``.
     """
-    _check_variant(variant)
+    check_variant(variant)
     _validate(X, params, variant, n)
-    xp = get_xp(X)
-    N, _, D = X.shape
-    cmaps, cdyn = (None, None, None), None
-    if variant == "residual":
-        H_pre = xp.full((N, n), 1.0 / n, dtype=X.dtype)
-        H_post = xp.ones((N, n), dtype=X.dtype)
-        H_res = xp.broadcast_to(xp.eye(n, dtype=X.dtype), (N, n, n))
-    else:
-        c_pre, c_post, c_res = (xp.broadcast_to(params[k], (N,) + params[k].shape)
-                                for k in ("b_pre", "b_post", "b_res"))
-        if dynamic:
-            dyn_f = hc_dynamic_forward if variant == "hc" else mhc_dynamic_forward
-            (d_pre, d_post, d_res), cdyn = dyn_f(X, params, eps=eps)
-            c_pre, c_post, c_res = c_pre + d_pre, c_post + d_post, c_res + d_res
-        if variant == "hc":
-            H_pre, H_post, H_res = c_pre, c_post, c_res.reshape(N, n, n)
-        else:
-            H_pre, cp = sigmoid_forward(c_pre)
-            s_post, cq = sigmoid_forward(c_post)
-            H_post = 2.0 * s_post
-            if variant == "mhc":
-                H_res, cr = sinkhorn_forward(c_res.reshape(N, n, n), rounds=rounds, grad=sinkhorn_grad)
-            elif variant == "mhc_perm":
-                H_res, cr = permutation_mix_forward(c_res, n=n)
-            else:
-                H_res, cr = shc_forward(c_res, n=n)
-            cmaps = (cp, cq, cr)
+    c, dynamic_cache = _raw_coefficients(X, params, variant, dynamic, eps)
+    (H_pre, H_post, H_res), coefficient_cache = COEFFICIENT_MAPS[variant][0](
+        c, X, n=n, rounds=rounds, sinkhorn_grad=sinkhorn_grad)
     h = (H_pre[:, None, :] @ X)[:, 0, :]                                   # sum_j H_pre[j] X[j]
-    hn, cnorm = rmsnorm_forward(h, {"g": params["f_g"]}, eps=eps)
-    y, cmlp = mlp_forward(hn, {k: params[k] for k in ("W1", "b1", "W2", "b2")}, activation=activation)
+    hn, norm_cache = rmsnorm_forward(h, {"g": params["f_g"]}, eps=eps)
+    y, mlp_cache = mlp_forward(hn, {k: params[k] for k in ("W1", "b1", "W2", "b2")}, activation=activation)
     X_next = H_res @ X + H_post[:, :, None] * y[:, None, :]
-    return X_next, LayerCache(X, H_pre, H_post, H_res, y, cnorm, cmlp, cmaps, cdyn, variant, bool(dynamic))
+    return X_next, LayerCache(X, H_pre, H_post, H_res, y, norm_cache, mlp_cache, coefficient_cache,
+                              dynamic_cache, variant)
 
 
 def layer_backward(dX_next, cache: LayerCache):
-    """Gradients of :func:`layer_forward`: every parameter key of the layer plus ``"x"`` (= dX)."""
+    """Gradients of :func:`layer_forward`: every parameter key of the layer plus ``"X"``.
+
+    VJP: ``dX = H_res^T dX_next + H_pre^T dh``, ``dH_res = dX_next X^T``, ``dH_post = dX_next y^T``,
+    ``dH_pre = X dh`` with ``dh`` from the block's backward of ``dy = H_post dX_next``; then the
+    variant's coefficient backward and the dynamic map's backward.
+    """
     xp = get_xp(dX_next)
-    X, H_pre, H_post, H_res, y = cache.X, cache.H_pre, cache.H_post, cache.H_res, cache.y
-    N, n, D = X.shape
+    X, H_pre, H_post, H_res, y = cache.X, cache.H_pre, cache.H_post, cache.H_res, cache.block_out
     # X_next = H_res X + H_post^T y
     dX = xp.swapaxes(H_res, -1, -2) @ dX_next
     dH_res = dX_next @ xp.swapaxes(X, -1, -2)
     dH_post = xp.sum(dX_next * y[:, None, :], axis=-1)
     dy = xp.sum(dX_next * H_post[:, :, None], axis=1)
     # y = MLP(hn); hn = RMSNorm(h)
-    gm = mlp_backward(dy, cache.cmlp)
-    gn = rmsnorm_backward(gm["x"], cache.cnorm)
+    gm = mlp_backward(dy, cache.block_mlp)
+    gn = rmsnorm_backward(gm["x"], cache.block_norm)
     grads = {k: gm[k] for k in ("W1", "b1", "W2", "b2")}
     grads["f_g"] = gn["g"]
     dh = gn["x"]
     # h = H_pre X
     dH_pre = (X @ dh[:, :, None])[:, :, 0]
     dX = dX + H_pre[:, :, None] * dh[:, None, :]
-    if cache.variant == "residual":
-        grads["x"] = dX
-        return grads
-    if cache.variant == "hc":
-        dc_pre, dc_post, dc_res = dH_pre, dH_post, dH_res.reshape(N, n * n)
-    else:
-        cp, cq, cr = cache.cmaps
-        dc_pre = sigmoid_backward(dH_pre, cp)["x"]                         # H_pre = sigmoid(c_pre)
-        dc_post = sigmoid_backward(2.0 * dH_post, cq)["x"]                 # H_post = 2 sigmoid(c_post)
-        if cache.variant == "mhc":                                         # H_res = Sinkhorn(c_res)
-            dc_res = sinkhorn_backward(dH_res, cr)["x"].reshape(N, n * n)
-        elif cache.variant == "mhc_perm":                                  # H_res = sum softmax(c)_k P_k
-            dc_res = permutation_mix_backward(dH_res, cr)["x"]
-        else:                                                              # H_res = sHC(c_res)
-            dc_res = shc_backward(dH_res, cr)["x"]
-    # c = b (broadcast over the batch) + dynamic part
-    grads["b_pre"], grads["b_post"], grads["b_res"] = dc_pre.sum(0), dc_post.sum(0), dc_res.sum(0)
-    if cache.dynamic:
-        dyn_b = hc_dynamic_backward if cache.variant == "hc" else mhc_dynamic_backward
-        gd = dyn_b((dc_pre, dc_post, dc_res), cache.cdyn)
-        dX = dX + gd.pop("x")
-        grads.update(gd)
-    grads["x"] = dX
+    # (H_pre, H_post, H_res) = the variant's map of c
+    dc = COEFFICIENT_MAPS[cache.variant][1]((dH_pre, dH_post, dH_res), cache.coefficients)
+    if dc is not None:
+        # c = b (broadcast over the batch) + dynamic part
+        grads["b_pre"], grads["b_post"], grads["b_res"] = (d.sum(0) for d in dc)
+        if cache.dynamic is not None:
+            gd = DYNAMIC_MAPS[cache.variant][1](dc, cache.dynamic)
+            dX = dX + gd.pop("X")
+            grads.update(gd)
+    grads["X"] = dX
     return grads

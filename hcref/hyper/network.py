@@ -13,7 +13,8 @@ from typing import NamedTuple
 from ..backend import get_xp, as_float_array
 from ..blocks import (affine_forward, affine_backward, rmsnorm_forward, rmsnorm_backward,
                       init_affine, cross_entropy_forward, cross_entropy_backward)
-from .layer import VARIANTS, init_layer, layer_forward, layer_backward
+from .layer import init_layer, layer_forward, layer_backward
+from .variants import check_variant
 
 __all__ = ["init_network", "network_forward", "network_backward", "network_depth",
            "network_loss_and_grads", "NetworkCache", "residual_matrices"]
@@ -22,8 +23,7 @@ __all__ = ["init_network", "network_forward", "network_backward", "network_depth
 def init_network(rng, *, variant: str, n: int, d_in: int, D: int, K: int, C: int, depth: int,
                  dynamic: bool = True, res_init_diag: float = 0.9, like=None) -> dict:
     """Parameters of :func:`network_forward` (He init for the embedding, the blocks and the readout)."""
-    if variant not in VARIANTS:
-        raise ValueError(f"variant: expected one of {VARIANTS}, got {variant!r}")
+    check_variant(variant)
     if depth < 1:
         raise ValueError(f"depth: expected at least one layer, got {depth}")
     xp = get_xp(like) if like is not None else get_xp()
@@ -49,11 +49,11 @@ def _layer_params(params, l):
 
 
 class NetworkCache(NamedTuple):
-    cemb: object
-    layers: list
-    cnorm: object
-    cout: object
-    n: int
+    embed: object       # AffineCache of e = x W_e + b_e
+    layers: list        # one LayerCache per layer
+    out_norm: object    # NormCache of z = RMSNorm(sum_i X_L[i])
+    readout: object     # AffineCache of logits = z W_o + b_o
+    n: int              # streams
 
 
 def network_forward(x, params, *, variant: str, n: int, dynamic: bool = True, rounds: int = 20,
@@ -73,8 +73,8 @@ def network_forward(x, params, *, variant: str, n: int, dynamic: bool = True, ro
 
     Notes
     -----
-    Seed ``001_f7e492b6cdbc35f5.txt``; streams start as n copies of the embedding and are
-    summed at the end (DESIGN section 7).
+    Hyper-Connections (Zhu et al., arXiv 2409.19606, section 2): the streams start as n copies
+    of the embedding and are summed at the end.
     """
     as_float_array(x, "x", ndim=2)
     for k in ("embed.W", "embed.b", "out.g", "out.W", "out.b"):
@@ -104,20 +104,24 @@ def network_forward(x, params, *, variant: str, n: int, dynamic: bool = True, ro
 
 
 def network_backward(dlogits, cache: NetworkCache):
-    """Gradients of :func:`network_forward`: every parameter key plus ``"x"``."""
+    """Gradients of :func:`network_forward`: every parameter key plus ``"x"``.
+
+    VJP: the readout's and the final RMSNorm's backward, ``dX_L[i] = dz`` for every stream, each
+    layer's backward from the last to the first, then ``de = sum_i dX_0[i]`` through the embedding.
+    """
     xp = get_xp(dlogits)
     grads = {}
-    go = affine_backward(dlogits, cache.cout)                       # logits = z W_o + b_o
+    go = affine_backward(dlogits, cache.readout)                       # logits = z W_o + b_o
     grads["out.W"], grads["out.b"] = go["W"], go["b"]
-    gz = rmsnorm_backward(go["x"], cache.cnorm)                     # z = RMSNorm(sum_i X[i])
+    gz = rmsnorm_backward(go["x"], cache.out_norm)                     # z = RMSNorm(sum_i X[i])
     grads["out.g"] = gz["g"]
     N, D = gz["x"].shape
     dX = xp.broadcast_to(gz["x"][:, None, :], (N, cache.n, D))      # sum over streams
     for l in range(len(cache.layers) - 1, -1, -1):
         gl = layer_backward(dX, cache.layers[l])
-        dX = gl.pop("x")
+        dX = gl.pop("X")
         grads.update({f"L{l}.{k}": v for k, v in gl.items()})
-    ge = affine_backward(xp.sum(dX, axis=1), cache.cemb)            # X_0 = n copies of e
+    ge = affine_backward(xp.sum(dX, axis=1), cache.embed)            # X_0 = n copies of e
     grads["embed.W"], grads["embed.b"], grads["x"] = ge["W"], ge["b"], ge["x"]
     return grads
 

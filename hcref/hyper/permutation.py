@@ -91,8 +91,8 @@ def permutation_mix_forward(z, *, n: int):
 
     Notes
     -----
-    Seed ``001_f7e492b6cdbc35f5.txt`` ("permutation-based parameterizations", mHC-lite,
-    arXiv 2601.05732); DESIGN section 7.
+    mHC-lite (arXiv 2601.05732): the permutation-based (Birkhoff-von Neumann)
+    parameterisation of doubly stochastic residual matrices.
     """
     n = _check_n(n)
     as_float_array(z, "z")
@@ -106,7 +106,10 @@ def permutation_mix_forward(z, *, n: int):
 
 
 def permutation_mix_backward(dH, cache: PermutationCache):
-    """``g_k = <dH, P_k>``, then the softmax backward: returns ``{"x": dz}``, shape (..., n!)."""
+    """Gradient of :func:`permutation_mix_forward`: returns ``{"z": dz}``, shape (..., n!).
+
+    VJP: ``g_k = <dH, P_k>``, ``dz = a * (g - <a, g>)`` with ``a = softmax(z)``.
+    """
     n = cache.n
     g = dH.reshape(dH.shape[:-2] + (n * n,)) @ cache.P.T      # H = a @ P
-    return {"x": softmax_backward(g, cache.softmax)["x"]}     # a = softmax(z)
+    return {"z": softmax_backward(g, cache.softmax)["x"]}     # a = softmax(z)

@@ -1,5 +1,5 @@
 """Reference-vector cases of document 001: Sinkhorn (both gradients), permutation mixing, sHC,
-and one hyper-connected layer of each variant (DESIGN section 5)."""
+and one hyper-connected layer of each variant (file format: :mod:`hcref.reference`)."""
 from __future__ import annotations
 
 import math
@@ -16,17 +16,17 @@ CONVENTION = ("streams are rows: X (N, n, D); X_next = H_res @ X + H_post^T F(H_
 
 def _sinkhorn(config, inputs, dout):
     R, c = sinkhorn_forward(inputs["logits"], rounds=config["rounds"], grad=config["grad"])
-    return {"R": R}, {"logits": sinkhorn_backward(dout["R"], c)["x"]}
+    return {"R": R}, {"logits": sinkhorn_backward(dout["R"], c)["logits"]}
 
 
 def _perm(config, inputs, dout):
     H, c = permutation_mix_forward(inputs["z"], n=config["n"])
-    return {"H": H}, {"z": permutation_mix_backward(dout["H"], c)["x"]}
+    return {"H": H}, {"z": permutation_mix_backward(dout["H"], c)["z"]}
 
 
 def _shc(config, inputs, dout):
     H, c = shc_forward(inputs["p"], n=config["n"])
-    return {"H": H}, {"p": shc_backward(dout["H"], c)["x"]}
+    return {"H": H}, {"p": shc_backward(dout["H"], c)["p"]}
 
 
 def _layer(config, inputs, dout):
@@ -34,7 +34,7 @@ def _layer(config, inputs, dout):
     kw = {k: config[k] for k in ("variant", "n", "dynamic", "rounds", "sinkhorn_grad")}
     out, c = layer_forward(inputs["X"], params, **kw)
     g = layer_backward(dout["X_next"], c)
-    return {"X_next": out}, {k: (g["x"] if k == "X" else g[k]) for k in inputs}
+    return {"X_next": out}, {k: g[k] for k in inputs}
 
 
 register_mechanism("hyper.sinkhorn", _sinkhorn)

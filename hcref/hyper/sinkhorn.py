@@ -6,7 +6,7 @@ one normalisation is ``L <- L - logsumexp_axis(L)``, which cannot overflow howev
 the logits are. After the last round the rows sum to one exactly (to round-off); the
 columns only approximately: :func:`sinkhorn_residuals` reports both.
 
-Backward passes (DESIGN section 7, "Sinkhorn backward, two ways"):
+Two backward passes:
 
 * **unrolled** -- reverse mode through every normalisation; exact for finite ``t``.
   For ``L' = L - lse_axis(L)``: ``dL = dL' - exp(L') * sum_axis(dL')``.
@@ -24,18 +24,20 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..backend import get_xp, as_float_array
+from ..config import check_choice
 
 __all__ = ["SinkhornCache", "sinkhorn_forward", "sinkhorn_backward", "sinkhorn_backward_unrolled",
            "sinkhorn_backward_implicit", "sinkhorn_residuals", "sinkhorn_exp_domain", "GRAD_MODES"]
 
 GRAD_MODES = ("unrolled", "implicit")
+IMPLICIT_SOLVERS = ("gauge", "cg")
 
 
 class SinkhornCache(NamedTuple):
-    E: list          # exp(L) after each normalisation, in order (columns, rows, columns, ...)
-    R: object        # the result, shape (..., n, n) (= E[-1])
+    normalised: list  # exp(L) after each normalisation, in order (columns, rows, columns, ...)
+    R: object         # the result, shape (..., n, n) (= E[-1])
     rounds: int
-    grad: str        # which backward sinkhorn_backward uses
+    grad: str         # which backward sinkhorn_backward uses
 
 
 def _lse(L, axis, xp):
@@ -67,16 +69,15 @@ def sinkhorn_forward(logits, *, rounds: int = 20, grad: str = "unrolled"):
 
     Notes
     -----
-    Seed ``001_f7e492b6cdbc35f5.txt`` ("Sinkhorn iterations"); algorithm as in DESIGN
-    section 7 (mHC, arXiv 2512.24880): column normalisation first, then rows.
+    mHC (arXiv 2512.24880): Sinkhorn-Knopp with ``t_max = 20`` rounds, column
+    normalisation first, then rows, here in the log domain.
     """
     as_float_array(logits, "logits")
     if logits.ndim < 2 or logits.shape[-1] != logits.shape[-2]:
         raise ValueError(f"logits: expected shape (..., n, n) with square last two axes, got {tuple(logits.shape)}")
     if int(rounds) < 1:
         raise ValueError(f"rounds: expected at least one Sinkhorn round, got {rounds}")
-    if grad not in GRAD_MODES:
-        raise ValueError(f"grad: expected one of {GRAD_MODES}, got {grad!r}")
+    check_choice(grad, "grad", GRAD_MODES)
     xp = get_xp(logits)
     L = logits
     E = []
@@ -91,17 +92,20 @@ def sinkhorn_forward(logits, *, rounds: int = 20, grad: str = "unrolled"):
 def sinkhorn_backward_unrolled(dR, cache: SinkhornCache):
     """Exact reverse mode through every normalisation of :func:`sinkhorn_forward`.
 
-    Returns ``{"x": dlogits}``, shape (..., n, n). When the first normalisation is over
+    VJP, one normalisation at a time from the last: for ``L' = L - lse_axis(L)``,
+    ``dL = dL' - exp(L') * sum_axis(dL')``, starting from ``dL_last = dR * R``.
+
+    Returns ``{"logits": dlogits}``, shape (..., n, n). When the first normalisation is over
     columns, every column of ``dlogits`` sums to zero (a column shift of the logits
     changes nothing).
     """
     xp = get_xp(dR)
     dL = dR * cache.R                                  # R = exp(L_last)
-    for k in range(len(cache.E) - 1, -1, -1):
+    for k in range(len(cache.normalised) - 1, -1, -1):
         axis = -2 if k % 2 == 0 else -1                # even k: a column step, odd k: a row step
         # L' = L - lse_axis(L)  =>  dL = dL' - exp(L') * sum_axis(dL')
-        dL = dL - cache.E[k] * xp.sum(dL, axis=axis, keepdims=True)
-    return {"x": dL}
+        dL = dL - cache.normalised[k] * xp.sum(dL, axis=axis, keepdims=True)
+    return {"logits": dL}
 
 
 def _implicit_system(R, GR, xp):
@@ -156,8 +160,8 @@ def _solve_cg(K, rhs, xp, max_iter=None):
 def sinkhorn_backward_implicit(dR, cache: SinkhornCache, *, solver: str = "gauge"):
     """Implicit-function gradient at the (assumed) fixed point ``R``.
 
-    Solves ``[[I, R], [R^T, I]] [u; v] = [(G*R) 1; (G*R)^T 1]`` and returns
-    ``{"x": (G - u 1^T - 1 v^T) * R}``. The system is singular (null vector ``(1, -1)``);
+    VJP: ``dlogits = (G - u 1^T - 1 v^T) * R`` with ``G = dR`` and ``[u; v]`` solving
+    ``[[I, R], [R^T, I]] [u; v] = [(G*R) 1; (G*R)^T 1]``; returns ``{"logits": dlogits}``. The system is singular (null vector ``(1, -1)``);
     ``solver="gauge"`` removes the unknown ``v_n`` (gauge ``v_n = 0``) and the last equation
     and solves the rest exactly; when that reduced system is itself singular (``R`` with
     exact zeros that split it into blocks, e.g. from logits of +-1e3) it falls back to
@@ -165,8 +169,7 @@ def sinkhorn_backward_implicit(dR, cache: SinkhornCache, *, solver: str = "gauge
     least squares on the full singular system would be wrong for a not-quite-converged ``R``:
     the near-null direction gets amplified.)
     """
-    if solver not in ("gauge", "cg"):
-        raise ValueError(f"solver: expected 'gauge' or 'cg', got {solver!r}")
+    check_choice(solver, "solver", IMPLICIT_SOLVERS)
     R = cache.R
     xp = get_xp(R)
     n = R.shape[-1]
@@ -182,11 +185,15 @@ def sinkhorn_backward_implicit(dR, cache: SinkhornCache, *, solver: str = "gauge
     if sol is None:
         sol = _solve_cg(K, rhs, xp)
     u, v = sol[..., :n], sol[..., n:]
-    return {"x": (dR - u[..., :, None] - v[..., None, :]) * R}
+    return {"logits": (dR - u[..., :, None] - v[..., None, :]) * R}
 
 
 def sinkhorn_backward(dR, cache: SinkhornCache):
-    """Gradient of :func:`sinkhorn_forward`, by the mode chosen there (``grad=``): ``{"x": dlogits}``."""
+    """Gradient of :func:`sinkhorn_forward`, by the mode chosen there (``grad=``): ``{"logits": dlogits}``.
+
+    VJP: :func:`sinkhorn_backward_unrolled` (exact for the ``rounds`` run) or
+    :func:`sinkhorn_backward_implicit` (at the fixed point).
+    """
     if cache.grad == "implicit":
         return sinkhorn_backward_implicit(dR, cache)
     return sinkhorn_backward_unrolled(dR, cache)

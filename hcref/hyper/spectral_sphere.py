@@ -54,9 +54,9 @@ def shc_split(n: int) -> tuple[int, int]:
 
 
 class CayleyCache(NamedTuple):
-    Q: object       # (..., m, m)
-    IpA: object     # I + A
-    ImA: object     # I - A  (= (I + A)^T)
+    Q: object           # (..., m, m)
+    I_plus_A: object    # I + A
+    I_minus_A: object   # I - A  (= (I + A)^T)
     m: int
 
 
@@ -76,8 +76,8 @@ def cayley_forward(a, *, m: int):
 
     Notes
     -----
-    Seed ``001_f7e492b6cdbc35f5.txt`` ("spectral norm sphere"; sHC, arXiv 2603.20896): the
-    Cayley map takes skew-symmetric ``A`` to the special orthogonal group (DESIGN section 7).
+    sHC (Beyond the Birkhoff Polytope: Spectral-Sphere-Constrained Hyper-Connections,
+    arXiv 2603.20896): the Cayley map takes skew-symmetric ``A`` to the special orthogonal group.
     """
     as_float_array(a, "a")
     if int(m) != m or m < 1:
@@ -98,7 +98,10 @@ def cayley_forward(a, *, m: int):
 
 
 def cayley_backward(dQ, cache: CayleyCache):
-    """``dL/dA = -(I + A)^-T dQ (I + Q)^T``, projected on the free entries: returns ``{"x": da}``."""
+    """Gradient of :func:`cayley_forward`: returns ``{"a": da}``, shape (..., m (m - 1) / 2).
+
+    VJP: ``G_A = -(I + A)^-T dQ (I + Q)^T``, then ``da = (G_A - G_A^T)`` at the free entries of ``S``.
+    """
     xp = get_xp(dQ)
     Q, IpA, ImA, m = cache
     eye = xp.eye(m, dtype=Q.dtype)
@@ -106,14 +109,14 @@ def cayley_backward(dQ, cache: CayleyCache):
     GA = -xp.linalg.solve(ImA, dQ @ xp.swapaxes(eye + Q, -1, -2))
     GS = GA - xp.swapaxes(GA, -1, -2)                  # A = S - S^T
     r, c = xp.triu_indices(m, 1)
-    return {"x": GS[..., r, c]}                         # S[..., r, c] = a
+    return {"a": GS[..., r, c]}                         # S[..., r, c] = a
 
 
 class SHCCache(NamedTuple):
-    cu: CayleyCache
-    cv: CayleyCache
-    cs: ActivationCache     # s = tanh(.)
-    U: object
+    cayley_U: CayleyCache       # Q_U
+    cayley_V: CayleyCache       # Q_V
+    singular: ActivationCache   # s = tanh(sigma)
+    helmert: object             # U, shape (n, n-1)
     n: int
 
 
@@ -132,8 +135,8 @@ def shc_forward(p, *, n: int):
 
     Notes
     -----
-    Seed ``001_f7e492b6cdbc35f5.txt`` ("spectral norm sphere"; sHC, arXiv 2603.20896);
-    construction pinned in DESIGN section 7.
+    sHC (Beyond the Birkhoff Polytope: Spectral-Sphere-Constrained Hyper-Connections,
+    arXiv 2603.20896): the residual matrix on the sphere of the spectral norm.
     """
     as_float_array(p, "p")
     size = shc_param_count(n)
@@ -151,19 +154,23 @@ def shc_forward(p, *, n: int):
 
 
 def shc_backward(dH, cache: SHCCache):
-    """Gradient of :func:`shc_forward`: returns ``{"x": dp}``, shape (..., (n-1)(n-2) + (n-1))."""
+    """Gradient of :func:`shc_forward`: returns ``{"p": dp}``, shape (..., (n-1)(n-2) + (n-1)).
+
+    VJP: ``G_M = U^T dH U``; ``dQ_U = G_M Q_V diag(s)``, ``dQ_V = G_M^T Q_U diag(s)``,
+    ``ds = diag(Q_U^T G_M Q_V)``; then the Cayley and tanh backwards give ``dp``.
+    """
     xp = get_xp(dH)
-    cu, cv, cs, U, n = cache
+    cu, cv, cs, U = cache.cayley_U, cache.cayley_V, cache.singular, cache.helmert
     QU, QV, s = cu.Q, cv.Q, cs.value
     GM = U.T @ dH @ U                                              # H = J + U M U^T
     GMQV = GM @ QV
     dQU = GMQV * s[..., None, :]                                   # M = (Q_U s) Q_V^T
     dQV = (xp.swapaxes(GM, -1, -2) @ QU) * s[..., None, :]
     ds = xp.sum(QU * GMQV, axis=-2)
-    da_u = cayley_backward(dQU, cu)["x"]
-    da_v = cayley_backward(dQV, cv)["x"]
+    da_u = cayley_backward(dQU, cu)["a"]
+    da_v = cayley_backward(dQV, cv)["a"]
     dsig = tanh_backward(ds, cs)["x"]                              # s = tanh(sigma)
-    return {"x": xp.concatenate([da_u, da_v, dsig], axis=-1)}
+    return {"p": xp.concatenate([da_u, da_v, dsig], axis=-1)}
 
 
 def shc_params_for_diagonal(n: int, diag: float, *, like=None, dtype="float64"):

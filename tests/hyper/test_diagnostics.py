@@ -8,7 +8,7 @@ from hcref.hyper.diagnostics import (composite_map, composite_maps, forward_gain
                                      identity_distance, negative_share, matrix_summary, time_and_memory)
 from hcref.hyper.experiments import (random_residual_matrices, gain_vs_depth, overflow_scan,
                                      implicit_gap_vs_rounds, cost_scan)
-from hcref.hyper.train import train_variant
+from hcref.hyper.train import HyperTrainConfig, train_variant
 
 
 def test_gains_of_known_matrices():
@@ -53,7 +53,8 @@ def test_matrix_summary_and_training_smoke(rng):
     x = rng.standard_normal((60, 5))
     y = (x[:, 0] > 0).astype(int)
     data = SimpleNamespace(x_train=x[:40], y_train=y[:40], x_test=x[40:], y_test=y[40:])
-    r = train_variant(data, variant="shc", depth=2, D=4, K=4, steps=6, batch=8, track_every=3, lr=1e-2)
+    r = train_variant(data, HyperTrainConfig(variant="shc", depth=2, D=4, K=4, steps=6, batch=8, track_every=3,
+                                             lr=1e-2))
     assert len(r["history"]) == 6 and [s["step"] for s in r["snapshots"]] == [0, 3, 6]
     assert all(np.isfinite(v) for s in r["snapshots"] for v in s.values())
     assert r["history"][-1] < r["history"][0] + 1.0

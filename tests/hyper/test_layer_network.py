@@ -16,7 +16,7 @@ def _jitter(params, rng, scale=0.3):
 
 
 def _min_relu_input(caches):
-    return min(float(np.min(np.abs(c.cmlp.ca.value))) for c in caches)
+    return min(float(np.min(np.abs(c.block_mlp.ca.value))) for c in caches)
 
 
 @pytest.mark.parametrize("variant,dynamic", CASES)
@@ -27,7 +27,7 @@ def test_layer_gradients(rng, variant, dynamic):
     cfg = dict(variant=variant, n=n, dynamic=dynamic, rounds=4)
     _, cache = layer_forward(X, p, **cfg)
     assert _min_relu_input([cache]) > 1e-4                 # away from the ReLU kink
-    err = check_gradients(layer_forward, layer_backward, {"X": X}, p, config=cfg, grad_names={"X": "x"})
+    err = check_gradients(layer_forward, layer_backward, {"X": X}, p, config=cfg)
     assert set(err) == set(p) | {"X"}
     assert max(err.values()) < 1e-7, err
 
@@ -145,7 +145,7 @@ def test_dynamic_coefficient_maps_gradients(rng, kind):
     p = _jitter({k: p[k] for k in keys}, rng)
     fwd, bwd = (hc_dynamic_forward, hc_dynamic_backward) if kind == "hc" else (mhc_dynamic_forward,
                                                                                mhc_dynamic_backward)
-    err = check_gradients(fwd, bwd, {"X": rng.standard_normal((2, n, D))}, p, grad_names={"X": "x"})
+    err = check_gradients(fwd, bwd, {"X": rng.standard_normal((2, n, D))}, p)
     assert set(err) == set(p) | {"X"}
     assert max(err.values()) < 1e-7, err
 

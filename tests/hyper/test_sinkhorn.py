@@ -36,15 +36,14 @@ def test_property_rows_sum_to_one(x, t):
 @pytest.mark.parametrize("t", [1, 3, 8])
 def test_unrolled_backward_matches_finite_differences(rng, t):
     x = rng.standard_normal((2, 3, 3))
-    err = check_gradients(sinkhorn_forward, sinkhorn_backward, {"logits": x}, config={"rounds": t},
-                          grad_names={"logits": "x"}, h=1e-5)
+    err = check_gradients(sinkhorn_forward, sinkhorn_backward, {"logits": x}, config={"rounds": t}, h=1e-5)
     assert err["logits"] < 1e-9
 
 
 def test_unrolled_gradient_column_sums_are_zero(rng):
     x = 4.0 * rng.standard_normal((3, 5, 5))
     R, cache = sinkhorn_forward(x, rounds=6)
-    d = sinkhorn_backward_unrolled(rng.standard_normal(R.shape), cache)["x"]
+    d = sinkhorn_backward_unrolled(rng.standard_normal(R.shape), cache)["logits"]
     assert np.max(np.abs(d.sum(axis=-2))) < 1e-13 * max(1.0, np.abs(d).max())
     assert np.max(np.abs(d.sum(axis=-1))) > 1e-6        # rows are not gauge directions of the unrolled map
 
@@ -53,12 +52,12 @@ def test_implicit_gradient_sums_and_gauge(rng):
     x = rng.standard_normal((2, 4, 4))
     R, cache = sinkhorn_forward(x, rounds=50)
     G = rng.standard_normal(R.shape)
-    d = sinkhorn_backward_implicit(G, cache)["x"]
+    d = sinkhorn_backward_implicit(G, cache)["logits"]
     assert np.max(np.abs(d.sum(axis=-1))) < 1e-12
     assert np.max(np.abs(d.sum(axis=-2))) < 1e-10
     # adding a multiple of the identity's row/column pattern to G changes nothing: G + a 1^T + 1 b^T
     G2 = G + rng.standard_normal((2, 4, 1)) + rng.standard_normal((2, 1, 4))
-    assert rel_error(sinkhorn_backward_implicit(G2, cache)["x"], d) < 1e-9
+    assert rel_error(sinkhorn_backward_implicit(G2, cache)["logits"], d) < 1e-9
 
 
 def test_implicit_unrolled_gap_shrinks_with_rounds(rng):
@@ -67,8 +66,8 @@ def test_implicit_unrolled_gap_shrinks_with_rounds(rng):
     gaps = []
     for t in (1, 2, 4, 8, 16, 32, 64):
         _, cache = sinkhorn_forward(x, rounds=t)
-        gaps.append(rel_error(sinkhorn_backward_unrolled(G, cache)["x"],
-                              sinkhorn_backward_implicit(G, cache)["x"]))
+        gaps.append(rel_error(sinkhorn_backward_unrolled(G, cache)["logits"],
+                              sinkhorn_backward_implicit(G, cache)["logits"]))
     assert all(b < a for a, b in zip(gaps, gaps[1:])), gaps
     assert gaps[-1] < 1e-3 * gaps[0]
 
@@ -78,8 +77,8 @@ def test_gauge_and_cg_solvers_agree(rng):
     for t in (2, 40):                                  # also on a not-yet-converged R
         R, cache = sinkhorn_forward(x, rounds=t)
         G = rng.standard_normal(R.shape)
-        a = sinkhorn_backward_implicit(G, cache, solver="gauge")["x"]
-        b = sinkhorn_backward_implicit(G, cache, solver="cg")["x"]
+        a = sinkhorn_backward_implicit(G, cache, solver="gauge")["logits"]
+        b = sinkhorn_backward_implicit(G, cache, solver="cg")["logits"]
         assert rel_error(a, b) < 1e-9
 
 
@@ -87,7 +86,7 @@ def test_implicit_on_a_permutation_uses_cg_and_is_zero():
     # logits that give an exact permutation: the fixed point is locally constant, gradient 0
     x = np.array([[0.0, 1e3, 0.0], [1e3, 0.0, 0.0], [0.0, 0.0, 1e3]])
     R, cache = sinkhorn_forward(x, rounds=3)
-    d = sinkhorn_backward_implicit(np.arange(9.0).reshape(3, 3), cache)["x"]
+    d = sinkhorn_backward_implicit(np.arange(9.0).reshape(3, 3), cache)["logits"]
     assert np.all(np.isfinite(d)) and np.max(np.abs(d)) < 1e-12
 
 
@@ -96,8 +95,8 @@ def test_backward_mode_selected_at_forward(rng):
     G = rng.standard_normal((4, 4))
     _, ci = sinkhorn_forward(x, rounds=5, grad="implicit")
     _, cu = sinkhorn_forward(x, rounds=5)
-    assert np.array_equal(sinkhorn_backward(G, ci)["x"], sinkhorn_backward_implicit(G, ci)["x"])
-    assert np.array_equal(sinkhorn_backward(G, cu)["x"], sinkhorn_backward_unrolled(G, cu)["x"])
+    assert np.array_equal(sinkhorn_backward(G, ci)["logits"], sinkhorn_backward_implicit(G, ci)["logits"])
+    assert np.array_equal(sinkhorn_backward(G, cu)["logits"], sinkhorn_backward_unrolled(G, cu)["logits"])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -109,7 +108,7 @@ def test_huge_logits_stay_finite(rng, dtype):
     assert sinkhorn_residuals(R)["row"] < (1e-5 if dtype == np.float32 else 1e-12)
     G = rng.standard_normal(R.shape).astype(dtype)
     for back in (sinkhorn_backward_unrolled, sinkhorn_backward_implicit):
-        d = back(G, cache)["x"]
+        d = back(G, cache)["logits"]
         assert d.dtype == dtype and np.all(np.isfinite(d))
 
 
@@ -153,6 +152,6 @@ def test_float32_backward_and_inputs_not_mutated(rng):
     R, cache = sinkhorn_forward(x, rounds=5)
     G = rng.standard_normal(R.shape).astype(np.float32)
     G0 = G.copy()
-    assert sinkhorn_backward_unrolled(G, cache)["x"].dtype == np.float32
+    assert sinkhorn_backward_unrolled(G, cache)["logits"].dtype == np.float32
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(G, G0)
