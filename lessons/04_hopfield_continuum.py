@@ -7,7 +7,7 @@
 # %% [markdown]
 # # Lesson 04: Hopfield networks, their continuum, and energy-based neural ODEs
 #
-# Document 002 (`seeds/002_b8c262e6e847e26d.txt`), section 2, tells a short story in four steps.
+# Document 002, section 2, tells a short story in four steps.
 #
 # 1. **Theorem 1.** A Hopfield network of +-1 units with symmetric, zero-diagonal weights `W` has an
 #    energy `E_W(x) = -x^T W x` that the sign dynamics never raise. The proof flips one unit at a time
@@ -30,21 +30,35 @@
 # comparable one to one, and we compare the *pattern* instead.
 
 # %%
+import dataclasses
 import os
 
 import numpy as np
 
 from hcref.data import digits, mnist
 from hcref.lessonkit import Claims
-from hcref.ode.classifier import accuracy, energy_increase_fraction, train_classifier
+from hcref.ode.classifier import FlowClassifierConfig, accuracy, energy_increase_fraction, train_classifier
 from hcref.ode.energy import ENERGIES, EnergyField, PlainField
 from hcref.ode.gradient_flow import QuadraticFlowField, euclidean_coordinates, quadratic_energy
 from hcref.ode.hopfield import (async_update, capacity_curve, corrupt, hebbian_weights, hopfield_energy,
                                 run_sync)
+from hcref.ode.hopfield_study import HopfieldStudyConfig
 from hcref.ode.integrators import odeint
+from hcref.ode.options import SolverOptions
 from hcref.viz import new_figure, save_figure
 
-SRC = "seeds/002_b8c262e6e847e26d.txt"
+SRC = "document 002"
+
+# Settings: one config per experiment and mode (the classifier's kind is varied per run).
+STUDY = {"quick": HopfieldStudyConfig(),
+         "full": HopfieldStudyConfig(capacity_units=(100, 200, 400, 800), n_alphas=15, capacity_max_sweeps=30,
+                                     homogeneity_hidden=1024)}
+CLASSIFIER = {"quick": FlowClassifierConfig(hidden=128, epochs=10.0),
+              "full": FlowClassifierConfig(hidden=1024, epochs=10.0)}
+
+
+def mode(cfg):
+    return "quick" if cfg["quick"] else "full"
 
 
 # %% [markdown]
@@ -84,10 +98,10 @@ def theorem1(rng, n=100, p=5, trials=200):
 # (the classical mean-field result; finite N smooths the edge).
 
 # %%
-def capacity(rng, quick):
-    ns = (64, 128, 256) if quick else (100, 200, 400, 800)
-    alphas = np.linspace(0.02, 0.3, 10 if quick else 15)
-    return ns, alphas, capacity_curve(ns, alphas, rng, max_sweeps=15 if quick else 30)
+def capacity(rng, st: HopfieldStudyConfig):
+    ns = st.capacity_units
+    alphas = np.linspace(st.alpha_min, st.alpha_max, st.n_alphas)
+    return ns, alphas, capacity_curve(ns, alphas, rng, max_sweeps=st.capacity_max_sweeps)
 
 
 # %% [markdown]
@@ -110,11 +124,11 @@ def theorem2(rng):
     out = {}
     for name, metric in (("Euclidean", None), ("metric G", G)):
         field = QuadraticFlowField(2, metric)
-        zs = odeint(field, z0, ts, params, "rk4", steps_per_interval=1)
+        zs = odeint(field, z0, ts, params, SolverOptions("rk4", steps_per_interval=1))
         out[name] = (zs, np.stack([quadratic_energy(z, params) for z in zs]))
     field = QuadraticFlowField(2, G)
     L, p_hat = euclidean_coordinates(field, params)
-    zh = odeint(QuadraticFlowField(2), z0 @ L, ts, p_hat, "rk4", steps_per_interval=1)
+    zh = odeint(QuadraticFlowField(2), z0 @ L, ts, p_hat, SolverOptions("rk4", steps_per_interval=1))
     coord_err = float(np.abs(out["metric G"][0] @ L - zh).max())
     return A, b, ts, out, coord_err
 
@@ -160,13 +174,12 @@ def homogeneity(rng, hidden):
 
 # %%
 def experiment(cfg, data):
-    quick = cfg["quick"]
-    hidden, epochs = (128, 10.0) if quick else (1024, 10.0)
+    base = dataclasses.replace(CLASSIFIER[mode(cfg)], seed=cfg["seed"])
+    hidden, epochs = base.hidden, base.epochs
     rows, hist = {}, {}
     for kind in ENERGIES + ("plain",):
-        ck = None if quick else os.path.join(cfg["out"], f"ckpt_{kind}.pkl")
-        r = train_classifier(data, kind, hidden=hidden, epochs=epochs, seed=cfg["seed"], checkpoint=ck,
-                             desc=f"train {kind}")
+        ck = None if cfg["quick"] else os.path.join(cfg["out"], f"ckpt_{kind}.npz")
+        r = train_classifier(data, dataclasses.replace(base, kind=kind), checkpoint=ck, desc=f"train {kind}")
         p, f = r["params"], r["field"]
         with np.errstate(all="ignore"):
             row = {"diverged": r["diverged"], "diverged_at": r["diverged_at"], "steps": r["steps"],
@@ -200,7 +213,7 @@ def main(cfg):
     ax[0].set(xlabel="sweeps (async) / steps (sync)", ylabel="E_W = -x^T W x",
               title="Theorem 1: recall of a stored pattern (N=100, P=5)")
     ax[0].legend()
-    ns, alphas, curve = capacity(rng, cfg["quick"])
+    ns, alphas, curve = capacity(rng, STUDY[mode(cfg)])
     for n in ns:
         ax[1].plot(alphas, curve[n], "o-", ms=3, label=f"N = {n}")
     ax[1].axvline(0.138, color="k", ls="--", lw=1, label="alpha_c = 0.138")
@@ -246,7 +259,7 @@ def main(cfg):
                f"{SRC} sec. 2.2, last remark", ok=coord_err < 1e-9)
 
     # --- 3. Homogeneity
-    lams, norms, slopes = homogeneity(rng, 128 if cfg["quick"] else 1024)
+    lams, norms, slopes = homogeneity(rng, STUDY[mode(cfg)].homogeneity_hidden)
     fig, ax = new_figure(1, 1, width=5.0, height=3.6)
     labels = {"norm": "5 sqrt(f.f)", "square": "5 f.f", "sum_square": "5 (sum f)^2", "plain": "plain f"}
     for k, v in norms.items():
@@ -350,7 +363,7 @@ def main(cfg):
 #    the stability interval of RK4 and to Axiom 6.
 # 4. Retrain the `sqrt(f.f)` classifier with trainable biases frozen at zero. Is the field then still
 #    1-homogeneous after training, and does the T = 3 accuracy change?
-# 5. Use `gradient="continuous"` in `train_classifier` and compare the gradients with the exact
+# 5. Use `FlowClassifierConfig(gradient="continuous")` in `train_classifier` and compare the gradients with the exact
 #    discrete ones. Why does the gap not vanish as quickly as for a smooth field?
 
 # %%
