@@ -19,7 +19,7 @@ from ..config import RunConfig
 from ..gradcheck import numerical_gradient, rel_error
 from .adjoint import continuous_adjoint, discrete_adjoint
 from .integrators import odeint
-from .options import SolverOptions
+from .options import SolverOptions, check_positive_ints
 
 __all__ = ["AdjointStudyConfig", "loss_value", "gradient_error_sweep", "memory_sweep", "reconstruction_study",
            "flat"]
@@ -60,10 +60,8 @@ class AdjointStudyConfig(RunConfig):
             v = getattr(self, name)
             if len(v) < 2 or not all(isinstance(n, int) and n >= 1 for n in v):
                 raise ValueError(f"{name}: expected at least two positive step counts, got {v!r}")
-        for name in ("memory_batch", "reconstruction_intervals", "reconstruction_steps",
-                     "reconstruction_reference_steps"):
-            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
-                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
+        check_positive_ints(self, "memory_batch", "reconstruction_intervals", "reconstruction_steps",
+                            "reconstruction_reference_steps")
 
 
 def _fixed(method, n):

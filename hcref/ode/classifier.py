@@ -28,7 +28,7 @@ from ..training import run_steps, DivergenceError
 from .adjoint import ode_forward, ode_backward
 from .energy import ENERGIES, EnergyField, PlainField
 from .integrators import odeint
-from .options import SolverOptions
+from .options import SolverOptions, check_positive_ints
 
 __all__ = ["make_field", "init_classifier", "classifier_forward", "classifier_backward", "loss_and_grads",
            "accuracy", "energy_increase_fraction", "train_classifier", "FIELD_KEYS", "FlowClassifierConfig",
@@ -87,9 +87,7 @@ class FlowClassifierConfig(RunConfig):
         check_choice(self.kind, "kind", ENERGIES + ("plain",))
         check_choice(self.gradient, "gradient", ("discrete", "continuous"))
         check_choice(self.init, "init", ("glorot", "he"))
-        for name in ("hidden", "d", "batch"):
-            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
-                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
+        check_positive_ints(self, "hidden", "d", "batch")
         for name in ("epochs", "lr", "eps", "T", "dt", "loss_cap"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: expected a positive number, got {getattr(self, name)!r}")

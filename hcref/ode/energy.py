@@ -233,8 +233,8 @@ class PlainField(VectorField):
 
     Notes
     -----
-    Document 002, section 2.3, experiment note ("non-Hopfield"); DESIGN section 7 (the baseline
-    reported at 99.12% / 83.00% at T = 3 on MNIST).
+    Document 002, section 2.3, experiment note ("non-Hopfield"): the baseline of the cited MNIST
+    run, reported at 99.12% (83.00% at T = 3).
     """
 
     kind = "plain"

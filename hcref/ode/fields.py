@@ -91,7 +91,7 @@ class TanhField(VectorField):
 
     Notes
     -----
-    The time-dependent network field of the hcref issue for document 002 section 1
+    A time-dependent network field for document 002 section 1
     (a neural ODE whose field depends on ``t`` through the hidden pre-activation).
     """
 

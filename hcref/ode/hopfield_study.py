@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..config import RunConfig
+from .options import check_positive_ints
 
 __all__ = ["HopfieldStudyConfig"]
 
@@ -42,6 +43,4 @@ class HopfieldStudyConfig(RunConfig):
         if not 0 < self.alpha_min < self.alpha_max:
             raise ValueError(f"alpha_min, alpha_max: expected 0 < alpha_min < alpha_max, "
                              f"got {self.alpha_min}, {self.alpha_max}")
-        for name in ("n_alphas", "capacity_max_sweeps", "homogeneity_hidden"):
-            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
-                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
+        check_positive_ints(self, "n_alphas", "capacity_max_sweeps", "homogeneity_hidden")

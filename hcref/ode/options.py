@@ -21,9 +21,17 @@ import math
 
 from ..config import RunConfig, check_choice
 
-__all__ = ["SolverOptions", "METHODS"]
+__all__ = ["SolverOptions", "METHODS", "check_positive_ints"]
 
 METHODS = ("euler", "rk4", "dopri5")
+
+
+def check_positive_ints(config, *names) -> None:
+    """``ValueError`` naming the first field of ``config`` among ``names`` that is not an int >= 1."""
+    for name in names:
+        v = getattr(config, name)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name}: expected a positive integer, got {v!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,5 +71,4 @@ class SolverOptions(RunConfig):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
                 raise ValueError(f"{name}: expected a positive finite tolerance, got {v}")
-        if not (isinstance(self.max_steps, int) and self.max_steps >= 1):
-            raise ValueError(f"max_steps: expected a positive integer, got {self.max_steps}")
+        check_positive_ints(self, "max_steps")

@@ -23,7 +23,7 @@ from ..training import run_steps
 from .adjoint import continuous_adjoint, discrete_adjoint
 from .fields import TanhField, VectorField
 from .integrators import odeint
-from .options import SolverOptions
+from .options import SolverOptions, check_positive_ints
 
 __all__ = ["SpiralField", "SpiralConfig", "spiral_data", "spiral_step_fn", "trajectory_rmse", "train_spiral"]
 
@@ -65,9 +65,7 @@ class SpiralConfig(RunConfig):
     def validate(self) -> None:
         check_choice(self.kind, "kind", ("linear", "cubic"))
         check_choice(self.gradient, "gradient", ("continuous", "discrete"))
-        for name in ("n_points", "hidden", "segment", "batch", "steps_per_interval"):
-            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
-                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
+        check_positive_ints(self, "n_points", "hidden", "segment", "batch", "steps_per_interval")
         if self.segment > self.n_points:
             raise ValueError(f"segment: expected at most n_points={self.n_points}, got {self.segment}")
         if not (isinstance(self.n_steps, int) and self.n_steps >= 0):
