@@ -7,7 +7,7 @@
 # %% [markdown]
 # # Lesson 03: the adjoint method, continuous and layerized
 #
-# Source: document 002 (`seeds/002_b8c262e6e847e26d.txt`), section 1.
+# Source: document 002, section 1.
 #
 # A neural ODE replaces a stack of layers by a flow `dz/dt = f(z, t, theta)`. To train it we need
 # `dL/dz(0)` and `dL/dtheta` for a loss `L` that reads the solution. The document derives the
@@ -41,15 +41,25 @@ from hcref.backend import to_numpy
 from hcref.gradcheck import rel_error
 from hcref.lessonkit import Claims
 from hcref.ode.adjoint import continuous_adjoint, discrete_adjoint
-from hcref.ode.adjoint_study import flat, gradient_error_sweep, memory_sweep, reconstruction_study
+from hcref.ode.adjoint_study import (AdjointStudyConfig, flat, gradient_error_sweep, memory_sweep,
+                                     reconstruction_study)
 from hcref.ode.fields import LinearField, TanhField
 from hcref.ode.layerized import layerized_gradient
-from hcref.ode.spiral import spiral_data, spiral_step_fn, trajectory_rmse
-from hcref.optim import Adam
-from hcref.training import run_steps
+from hcref.ode.options import SolverOptions
+from hcref.ode.spiral import SpiralConfig, train_spiral
 from hcref.viz import new_figure, save_figure
 
-SRC = "seeds/002_b8c262e6e847e26d.txt"
+SRC = "document 002"
+
+# Settings: one config per experiment and mode.
+STUDY = {"quick": AdjointStudyConfig(),
+         "full": AdjointStudyConfig(euler_steps=(4, 8, 16, 32, 64, 128, 256), rk4_steps=(2, 4, 8, 16, 32),
+                                    memory_steps=(16, 32, 64, 128, 256, 512, 1024))}
+SPIRAL = {"quick": SpiralConfig(n_steps=400), "full": SpiralConfig(n_steps=1500)}
+
+
+def mode(cfg):
+    return "full" if cfg["full"] else "quick"
 
 
 def slope(x, y):
@@ -78,11 +88,10 @@ def problem(rng, N=3, d=2, H=6):
 
 # %%
 def gradient_errors(cfg, rng, claims):
+    st = STUDY[mode(cfg)]
     field, p, z0, ts, dL = problem(rng)
-    exact = continuous_adjoint(field, z0, ts, p, dL, "dopri5", rtol=1e-12, atol=1e-13)
-    steps = {"euler": [4, 8, 16, 32, 64], "rk4": [2, 4, 8, 16]}
-    if cfg["full"]:
-        steps = {"euler": [4, 8, 16, 32, 64, 128, 256], "rk4": [2, 4, 8, 16, 32]}
+    exact = continuous_adjoint(field, z0, ts, p, dL, SolverOptions("dopri5", rtol=st.exact_rtol, atol=st.exact_atol))
+    steps = {"euler": list(st.euler_steps), "rk4": list(st.rk4_steps)}
     sweeps = {m: gradient_error_sweep(field, p, z0, ts, dL, m, s, exact) for m, s in steps.items()}
     worst_fd = max(max(s["discrete_vs_fd"]) for s in sweeps.values())
     claims.add("discrete adjoint vs finite differences, worst over all step sizes", worst_fd,
@@ -125,14 +134,15 @@ def gradient_errors(cfg, rng, claims):
 
 # %%
 def memory(cfg, rng, claims):
+    st = STUDY[mode(cfg)]
     field, p, _, ts, _ = problem(rng)
-    z0 = rng.standard_normal((32, 2))
-    dL = rng.standard_normal((len(ts), 32, 2))
-    steps = [16, 32, 64, 128, 256] if not cfg["full"] else [16, 32, 64, 128, 256, 512, 1024]
+    z0 = rng.standard_normal((st.memory_batch, 2))
+    dL = rng.standard_normal((len(ts), st.memory_batch, 2))
+    steps = list(st.memory_steps)
     mem = memory_sweep(field, p, z0, ts, dL, "rk4", steps)
     s_dis, s_con = slope(steps, mem["discrete"]), slope(steps, mem["continuous"])
     claims.add("discrete adjoint: log-log slope of peak memory vs steps", s_dis,
-               "grows linearly with the steps (slope 1)", "arXiv 1806.07366 section 2; issue 5",
+               "grows linearly with the steps (slope 1)", "arXiv 1806.07366 section 2",
                ok=abs(s_dis - 1) < 0.2)
     claims.add("continuous adjoint: log-log slope of peak memory vs steps", s_con,
                "independent of the number of steps (slope 0)", "arXiv 1806.07366 section 2; "
@@ -160,17 +170,18 @@ def memory(cfg, rng, claims):
 
 # %%
 def reconstruction(cfg, rng, claims):
+    st = STUDY[mode(cfg)]
     field = LinearField(2)
     p = {"A": np.array([[-5.0, 1.0], [-1.0, -0.3]])}
-    ts = list(np.linspace(0.0, 4.0, 9))
+    ts = list(np.linspace(0.0, 4.0, st.reconstruction_intervals + 1))
     z0 = rng.standard_normal((4, 2))
     dL = rng.standard_normal((len(ts), 4, 2))
-    ref = discrete_adjoint(field, z0, ts, p, dL, "rk4", steps_per_interval=64)
-    r = reconstruction_study(field, p, z0, ts, dL, "rk4", 4, ref)
+    ref = discrete_adjoint(field, z0, ts, p, dL, SolverOptions("rk4", steps_per_interval=st.reconstruction_reference_steps))
+    r = reconstruction_study(field, p, z0, ts, dL, "rk4", st.reconstruction_steps, ref)
     ratio = r["z_error_free"][-1] / r["z_error_anchored"][-1]
     claims.add("z reconstruction error at t=0: free / re-anchored", ratio,
                "re-anchoring to stored states bounds the backward drift (ratio > 1)",
-               "issue 5 (continuous adjoint with re-anchoring)", ok=ratio > 1)
+               f"{SRC} section 1.1 (continuous adjoint, re-anchored at output times)", ok=ratio > 1)
     claims.value("grad_error_anchored", r["grad_error_anchored"])
     claims.value("grad_error_free", r["grad_error_free"])
     claims.value("grad_error_discrete_same_steps", r["grad_error_discrete"])
@@ -181,7 +192,7 @@ def reconstruction(cfg, rng, claims):
                 label=f"re-anchored (grad. error {r['grad_error_anchored']:.1e})")
     ax.invert_xaxis()
     ax.set(xlabel="time t (backward pass runs right to left)", ylabel="max |z_back - z| / max |z|",
-           title="backward reconstruction of z (RK4, 4 steps/interval)")
+           title=f"backward reconstruction of z (RK4, {st.reconstruction_steps} steps/interval)")
     ax.legend(fontsize=8)
     claims.figure(save_figure(fig, cfg["out"], "reconstruction_error"))
     return r
@@ -197,11 +208,13 @@ def reconstruction(cfg, rng, claims):
 
 # %%
 def layerized(cfg, rng, claims):
+    st = STUDY[mode(cfg)]
     field, p, z0, ts, dL = problem(rng)
     worst = 0.0
     for m in ("euler", "rk4"):
-        a = flat(*discrete_adjoint(field, z0, ts, p, dL, m, dt=0.1))
-        b = flat(*layerized_gradient(field, z0, ts, p, dL, m, dt=0.1))
+        options = SolverOptions(m, dt=st.layerized_dt)
+        a = flat(*discrete_adjoint(field, z0, ts, p, dL, options))
+        b = flat(*layerized_gradient(field, z0, ts, p, dL, options))
         worst = max(worst, rel_error(a, b))
     claims.add("layerized sum vs discrete adjoint (Euler and RK4)", worst, "equal (to 1e-12)",
                f"{SRC} section 1.2", ok=worst < 1e-12)
@@ -217,19 +230,13 @@ def layerized(cfg, rng, claims):
 
 # %%
 def neural_ode(cfg, rng, claims):
-    ts, zs = spiral_data(200, 12.0)
-    field = TanhField(2, 32)
-    params = field.init_params(rng)
-    params["c"] = 0 * params["c"]                 # autonomous target: no time input
-    rmse0, _ = trajectory_rmse(field, params, ts, zs)
-    n_steps = 1500 if cfg["full"] else 400
-    params, hist = run_steps(spiral_step_fn(field, ts, zs, segment=10, batch=32), params, Adam(lr=1e-2), rng,
-                             n_steps, desc="lesson 03 neural ODE", checkpoint=f"{cfg['out']}/spiral.pkl",
-                             every=100, tag=f"03-spiral-{n_steps}-{cfg['seed']}")
-    rmse, pred = trajectory_rmse(field, params, ts, zs)
+    r = train_spiral(SPIRAL[mode(cfg)].replace(seed=cfg["seed"]), rng, checkpoint=f"{cfg['out']}/spiral.npz",
+                     desc="lesson 03 neural ODE")
+    field, params, hist, ts, zs = r["field"], r["params"], r["history"], r["ts"], r["zs"]
+    rmse0, rmse, pred = r["rmse_before"], r["rmse"], r["pred"]
     claims.add("neural ODE rollout RMSE after training / before", rmse / rmse0,
                "the continuous adjoint trains a neural ODE (error falls at least 10-fold)",
-               "arXiv 1806.07366 (spiral demonstration); issue 5", ok=rmse < 0.1 * rmse0)
+               "arXiv 1806.07366 (spiral demonstration)", ok=rmse < 0.1 * rmse0)
     claims.value("spiral_rmse", rmse)
     claims.value("spiral_final_window_loss", float(np.mean([h["loss"] for h in hist[-20:]])))
     zs_h, pred_h = to_numpy(zs), to_numpy(pred)
@@ -277,10 +284,11 @@ def main(cfg):
 #    of RK4. Which quantity from section 1 does `hcref.ode.adjoint.step_vjp` compute?
 # 2. Run the reconstruction study with the eigenvalue -5 replaced by -20. When does the free
 #    backward reconstruction become useless, and does re-anchoring still save the gradient?
-# 3. Use `method="dopri5"` in the continuous adjoint with looser and looser `rtol`: plot the
-#    gradient error against the number of backward function evaluations (`return_info=True`).
-# 4. Train the spiral with the discrete adjoint (`gradient="discrete"` in `spiral_step_fn`). Compare
-#    losses and peak memory. Then try `spiral_data(kind="cubic")`, the harder spiral.
+# 3. Use `SolverOptions("dopri5", rtol=...)` in the continuous adjoint with looser and looser `rtol`: plot the
+#    gradient error against the number of backward function evaluations (`return_info=True`,
+#    key `n_evals_backward`).
+# 4. Train the spiral with the discrete adjoint (`SpiralConfig(gradient="discrete")`). Compare
+#    losses and peak memory. Then try `SpiralConfig(kind="cubic")`, the harder spiral.
 # 5. The layerized sum costs `N d` vector-Jacobian products per layer. Why does the discrete adjoint
 #    need only one?
 

@@ -1,31 +1,31 @@
 """Gradients of losses on an ODE solution: discrete adjoint and continuous adjoint.
 
 Public entry points (``dL_dzs``: array (T, N, d), the gradient of the loss with respect to the state
-at each output time ``ts[k]``; a loss that only looks at the final state has zeros elsewhere)::
+at each output time ``ts[k]``; a loss that only looks at the final state has zeros elsewhere;
+``options``: a :class:`hcref.ode.options.SolverOptions`)::
 
-    dz0, dparams = discrete_adjoint(field, z0, ts, params, dL_dzs, method="rk4", dt=None, *,
-                                    steps_per_interval=None, rtol=1e-6, atol=1e-9, max_steps=10000,
-                                    trajectory=None)
-    dz0, dparams = continuous_adjoint(field, z0, ts, params, dL_dzs, method="rk4", dt=None, *,
-                                      steps_per_interval=None, rtol=1e-6, atol=1e-9, max_steps=10000,
-                                      reanchor=True, zs=None, return_info=False)
-    zs, cache = ode_forward(x, params, *, field, ts, method="rk4", ..., gradient="discrete")
+    dz0, dparams = discrete_adjoint(field, z0, ts, params, dL_dzs, options, *, trajectory=None)
+    dz0, dparams = continuous_adjoint(field, z0, ts, params, dL_dzs, options, *, reanchor=True,
+                                      zs=None, return_info=False)
+    zs, cache = ode_forward(x, params, *, field, ts, options=SolverOptions(), gradient="discrete")
     grads = ode_backward(dzs, cache)          # {"x": dz0, **dparams}   (the hcref contract)
 
 * **Discrete adjoint**: reverse mode through the solver's own accepted steps (:func:`step_vjp`).
   Exact gradient of the discretised map; keeps every stage state, so memory grows with the steps.
-* **Continuous adjoint**: integrate ``[z, a, g]`` backwards from ``ts[-1]`` with ``dz/dt = f``,
-  ``da/dt = -a^T df/dz``, ``dg/dt = -a^T df/dtheta``, ``a(ts[-1]) = dL/dz(ts[-1])``, ``g = 0``; at each
-  earlier output time ``a += dL/dz(ts[k])`` and, with ``reanchor``, ``z`` is reset to the stored
-  forward state. Only the current state is kept: memory does not grow with the number of steps.
-  ``dL/dz0 = a(ts[0])``, ``dL/dtheta = g(ts[0])``.
+* **Continuous adjoint**: integrate ``[z, a, g]`` backwards, one output interval at a time, from
+  ``ts[-1]`` with ``dz/dt = f``, ``da/dt = -a^T df/dz``, ``dg/dt = -a^T df/dtheta``,
+  ``a(ts[-1]) = dL/dz(ts[-1])``, ``g = 0``; on reaching each earlier output time ``a += dL/dz(ts[k])``
+  and, with ``reanchor``, ``z`` is reset to the stored forward state. Only the current state is kept:
+  memory does not grow with the number of steps. ``dL/dz0 = a(ts[0])``, ``dL/dtheta = g(ts[0])``.
 """
 from __future__ import annotations
 
 from typing import NamedTuple
 
 from ..backend import as_float_array, check_shape, get_xp
-from .integrators import TABLEAUX, integrate, odeint, validate_problem
+from ..config import check_choice
+from .integrators import TABLEAUX, IntervalSolver, odeint, validate_problem
+from .options import SolverOptions
 
 __all__ = ["discrete_adjoint", "continuous_adjoint", "step_vjp", "ode_forward", "ode_backward",
            "ODECache"]
@@ -79,13 +79,13 @@ def _zeros_like_params(params):
     return {k: get_xp(v).zeros_like(v) for k, v in params.items()}
 
 
-def discrete_adjoint(field, z0, ts, params, dL_dzs, method="rk4", dt=None, *, steps_per_interval=None,
-                     rtol=1e-6, atol=1e-9, max_steps=10_000, trajectory=None):
+def discrete_adjoint(field, z0, ts, params, dL_dzs, options: SolverOptions = SolverOptions(), *,
+                     trajectory=None):
     """Exact gradient of the discretised solve by reverse mode through the solver's steps.
 
     Parameters
     ----------
-    field, z0 (N, d), ts (T,), params, method, dt, ... : as :func:`hcref.ode.integrators.odeint`
+    field, z0 (N, d), ts (T,), params, options : as :func:`hcref.ode.integrators.odeint`
     dL_dzs : array, shape (T, N, d), ``dL/dz(ts[k])``
     trajectory : Trajectory from ``odeint(..., return_trajectory=True)``; recomputed when None
 
@@ -102,8 +102,7 @@ def discrete_adjoint(field, z0, ts, params, dL_dzs, method="rk4", dt=None, *, st
     t_list = validate_problem(field, z0, ts, params)
     _check_dL(dL_dzs, len(t_list), z0)
     if trajectory is None:
-        _, trajectory = odeint(field, z0, t_list, params, method, dt, steps_per_interval=steps_per_interval,
-                               rtol=rtol, atol=atol, max_steps=max_steps, return_trajectory=True)
+        _, trajectory = odeint(field, z0, t_list, params, options, return_trajectory=True)
     tab = TABLEAUX[trajectory.method]
     a = dL_dzs[-1]
     dparams = _zeros_like_params(params)
@@ -115,20 +114,20 @@ def discrete_adjoint(field, z0, ts, params, dL_dzs, method="rk4", dt=None, *, st
     return a, dparams
 
 
-def continuous_adjoint(field, z0, ts, params, dL_dzs, method="rk4", dt=None, *, steps_per_interval=None,
-                       rtol=1e-6, atol=1e-9, max_steps=10_000, reanchor=True, zs=None, return_info=False):
+def continuous_adjoint(field, z0, ts, params, dL_dzs, options: SolverOptions = SolverOptions(), *,
+                       reanchor=True, zs=None, return_info=False):
     """Gradient from the adjoint ODE ``da/dt = -a^T df/dz`` integrated backwards with ``z``.
 
     Parameters
     ----------
-    field, z0 (N, d), ts (T,), params, method, dt, ... : as :func:`hcref.ode.integrators.odeint`
+    field, z0 (N, d), ts (T,), params, options : as :func:`hcref.ode.integrators.odeint`
         (the backward solve uses the same scheme and, for fixed steps, the same step counts)
     dL_dzs : array, shape (T, N, d)
     reanchor : reset ``z`` to the stored forward state at every output time (else ``z`` is
         reconstructed backwards from ``z(ts[-1])`` alone, and its error feeds the gradient)
     zs : array (T, N, d), forward states at ``ts`` (computed, keeping only these, when None)
     return_info : also return ``{"z_error": max |z_back - z_fwd| at ts[T-2], ..., ts[0] (before
-        re-anchoring), "n_steps_backward": int}``
+        re-anchoring), "n_evals_backward": number of evaluations of the augmented right-hand side}``
 
     Returns
     -------
@@ -139,66 +138,64 @@ def continuous_adjoint(field, z0, ts, params, dL_dzs, method="rk4", dt=None, *, 
     Document 002 section 1.1: ``a_alpha(t) := dL/dz^alpha(t)`` obeys
     ``da_alpha/dt = -a_beta df^beta/dz^alpha``; the parameter gradient is
     ``dL/dtheta = integral over [ts[0], ts[-1]] of a_beta df^beta/dtheta dt`` (section 1.2 in the
-    continuum limit), carried as the third block of the augmented state.
+    continuum limit), carried as the third block of the augmented state. The loop over output
+    intervals follows the adjoint of Chen et al. 2018 (arXiv 1806.07366, appendix B).
     """
     t_list = validate_problem(field, z0, ts, params)
     _check_dL(dL_dzs, len(t_list), z0)
     T = len(t_list)
     if zs is None:
-        zs = odeint(field, z0, t_list, params, method, dt, steps_per_interval=steps_per_interval,
-                    rtol=rtol, atol=atol, max_steps=max_steps)
+        zs = odeint(field, z0, t_list, params, options)
     else:
         as_float_array(zs, "zs", ndim=3)
         check_shape(zs, "zs", (T,) + tuple(z0.shape))
     keys = list(params)
     xp = get_xp(z0)
-    n_evals = [0]
 
-    def rhs(y, t):
+    def augmented_rhs(y, t):
         z, a = y[0], y[1]
-        n_evals[0] += 1
         a_z, a_p = field.vjp(z, t, params, a)
         return (field.f(z, t, params), -a_z, *[-a_p[k] for k in keys])
 
+    solver = IntervalSolver(augmented_rhs, options)
+    z, a = zs[-1], dL_dzs[-1]
+    g = tuple(xp.zeros_like(params[k]) for k in keys)
     z_error = []
-
-    def on_output(k, y):
-        j = T - 1 - k                          # backward solve reached ts[j]
-        z, a = y[0], y[1] + dL_dzs[j]          # the loss also reads z(ts[j])
-        z_error.append(float(xp.max(xp.abs(z - zs[j]))))
+    for j in range(T - 1, 0, -1):
+        # integrate [z, a, g] back over [ts[j-1], ts[j]]
+        z, a, *g = solver.advance((z, a, *g), t_list[j], t_list[j - 1])
+        a = a + dL_dzs[j - 1]                  # the loss also reads z(ts[j-1])
+        z_error.append(float(xp.max(xp.abs(z - zs[j - 1]))))
         if reanchor:
-            z = zs[j]
-        return (z, a) + tuple(y[2:])
-
-    y0 = (zs[-1], dL_dzs[-1]) + tuple(xp.zeros_like(params[k]) for k in keys)
-    y = integrate(rhs, y0, t_list[::-1], method, dt, steps_per_interval=steps_per_interval,
-                  rtol=rtol, atol=atol, max_steps=max_steps, on_output=on_output)
-    dz0, dparams = y[1], dict(zip(keys, y[2:]))
+            z = zs[j - 1]
+    dparams = dict(zip(keys, g))
     if return_info:
-        return dz0, dparams, {"z_error": z_error, "n_evals_backward": n_evals[0]}
-    return dz0, dparams
-
-
+        return a, dparams, {"z_error": z_error, "n_evals_backward": solver.n_evals}
+    return a, dparams
 # ----------------------------------------------------------------------------- contract pair
 class ODECache(NamedTuple):
-    field: object
-    x: object
-    params: dict
-    ts: tuple
-    options: dict
-    gradient: str
-    trajectory: object
-    zs: object
+    """What :func:`ode_backward` needs from :func:`ode_forward`."""
+    field: object          # the VectorField
+    x: object              # (N, d) initial state z(ts[0])
+    params: dict           # the field's parameters
+    ts: tuple              # output times (floats)
+    options: SolverOptions
+    gradient: str          # "discrete" | "continuous"
+    reanchor: bool         # continuous adjoint: reset z to the forward states at output times
+    trajectory: object     # Trajectory of every step (discrete adjoint) or None
+    zs: object             # (T, N, d) states at ts
 
 
-def ode_forward(x, params, *, field, ts, method="rk4", dt=None, steps_per_interval=None, rtol=1e-6,
-                atol=1e-9, max_steps=10_000, gradient="discrete", reanchor=True):
+def ode_forward(x, params, *, field, ts, options: SolverOptions = SolverOptions(), gradient="discrete",
+                reanchor=True):
     """``zs = ODESolve(x, ts, params)`` as a forward/backward pair.
 
     Parameters
     ----------
     x : array (N, d), initial state ``z(ts[0])``;  params : dict;  field : VectorField
+    ts : sequence of float (T,);  options : SolverOptions
     gradient : {"discrete", "continuous"}, the backward :func:`ode_backward` uses
+    reanchor : bool, the continuous adjoint's re-anchoring (ignored by the discrete one)
 
     Returns
     -------
@@ -206,27 +203,27 @@ def ode_forward(x, params, *, field, ts, method="rk4", dt=None, steps_per_interv
 
     Notes
     -----
-    Document 002 (seeds/002_b8c262e6e847e26d.txt) section 1: the neural ODE as one layer of the
-    forward/backward contract; :func:`ode_backward` is the discrete adjoint (exact gradient of the
-    discretised map) or the continuous adjoint ``da/dt = -a df/dz`` (section 1.1).
+    Document 002 section 1: the neural ODE as one layer of the forward/backward contract;
+    :func:`ode_backward` is the discrete adjoint (exact gradient of the discretised map) or the
+    continuous adjoint ``da/dt = -a df/dz`` (section 1.1).
     """
-    if gradient not in ("discrete", "continuous"):
-        raise ValueError(f"gradient: expected 'discrete' or 'continuous', got {gradient!r}")
-    opts = dict(method=method, dt=dt, steps_per_interval=steps_per_interval, rtol=rtol, atol=atol,
-                max_steps=max_steps)
-    out = odeint(field, x, ts, params, return_trajectory=(gradient == "discrete"), **opts)
+    check_choice(gradient, "gradient", ("discrete", "continuous"))
+    out = odeint(field, x, ts, params, options, return_trajectory=(gradient == "discrete"))
     zs, traj = out if gradient == "discrete" else (out, None)
-    if gradient == "continuous":
-        opts["reanchor"] = reanchor
-    return zs, ODECache(field, x, params, tuple(float(t) for t in ts), opts, gradient, traj, zs)
+    return zs, ODECache(field, x, params, tuple(float(t) for t in ts), options, gradient, bool(reanchor),
+                        traj, zs)
 
 
 def ode_backward(dzs, cache: ODECache):
-    """Gradients of ``sum(zs * dzs)``: ``{"x": dL/dz0, **dL/dparams}``."""
+    """Gradients of ``sum(zs * dzs)``: ``{"x": dL/dz0, **dL/dparams}``.
+
+    VJP: ``dx = a(ts[0])``, ``dtheta = integral of a^T df/dtheta`` with ``a`` the adjoint started
+    from ``dzs[-1]`` and raised by ``dzs[k]`` at each output time (discrete or continuous adjoint).
+    """
     if cache.gradient == "discrete":
-        dx, dp = discrete_adjoint(cache.field, cache.x, cache.ts, cache.params, dzs,
-                                  trajectory=cache.trajectory, **cache.options)
+        dx, dp = discrete_adjoint(cache.field, cache.x, cache.ts, cache.params, dzs, cache.options,
+                                  trajectory=cache.trajectory)
     else:
-        dx, dp = continuous_adjoint(cache.field, cache.x, cache.ts, cache.params, dzs, zs=cache.zs,
-                                    **cache.options)
+        dx, dp = continuous_adjoint(cache.field, cache.x, cache.ts, cache.params, dzs, cache.options,
+                                    reanchor=cache.reanchor, zs=cache.zs)
     return {"x": dx, **dp}

@@ -6,17 +6,66 @@ loss is the linear functional ``L = sum(zs * dL_dzs)``, so ``dL_dzs`` is its exa
     gradient_error_sweep(field, params, z0, ts, dL_dzs, method, steps) -> dict of lists
     memory_sweep(field, params, z0, ts, dL_dzs, method, steps) -> {"discrete": [...], "continuous": [...]}
     reconstruction_study(field, params, z0, ts, dL_dzs, method, steps_per_interval, reference) -> dict
+
+Their settings in lesson 03 are one :class:`AdjointStudyConfig` per mode (quick / full).
 """
 from __future__ import annotations
 
+import dataclasses
 import tracemalloc
 
 from ..backend import get_xp, to_numpy
+from ..config import RunConfig
 from ..gradcheck import numerical_gradient, rel_error
 from .adjoint import continuous_adjoint, discrete_adjoint
 from .integrators import odeint
+from .options import SolverOptions, check_positive_ints
 
-__all__ = ["loss_value", "gradient_error_sweep", "memory_sweep", "reconstruction_study", "flat"]
+__all__ = ["AdjointStudyConfig", "loss_value", "gradient_error_sweep", "memory_sweep", "reconstruction_study",
+           "flat"]
+
+
+@dataclasses.dataclass(frozen=True)
+class AdjointStudyConfig(RunConfig):
+    """Settings of the adjoint measurements of lesson 03 (JSON both ways).
+
+    Attributes
+    ----------
+    euler_steps, rk4_steps : steps per output interval swept for the gradient-error orders
+    exact_rtol, exact_atol : tolerances of the converged reference gradient (continuous adjoint, dopri5)
+    memory_steps : RK4 steps per interval swept for the peak-memory slopes
+    memory_batch : batch size of the memory problem
+    reconstruction_intervals : output intervals of the reconstruction problem on [0, 4]
+    reconstruction_steps : RK4 steps per interval there; reconstruction_reference_steps : for its reference
+    layerized_dt : fixed step of the layerized-sum check
+
+    Notes
+    -----
+    Document 002, sections 1.1 (the adjoint equation) and 1.2 (the layerized sum).
+    """
+
+    euler_steps: tuple = (4, 8, 16, 32, 64)
+    rk4_steps: tuple = (2, 4, 8, 16)
+    exact_rtol: float = 1e-12
+    exact_atol: float = 1e-13
+    memory_steps: tuple = (16, 32, 64, 128, 256)
+    memory_batch: int = 32
+    reconstruction_intervals: int = 8
+    reconstruction_steps: int = 4
+    reconstruction_reference_steps: int = 64
+    layerized_dt: float = 0.1
+
+    def validate(self) -> None:
+        for name in ("euler_steps", "rk4_steps", "memory_steps"):
+            v = getattr(self, name)
+            if len(v) < 2 or not all(isinstance(n, int) and n >= 1 for n in v):
+                raise ValueError(f"{name}: expected at least two positive step counts, got {v!r}")
+        check_positive_ints(self, "memory_batch", "reconstruction_intervals", "reconstruction_steps",
+                            "reconstruction_reference_steps")
+
+
+def _fixed(method, n):
+    return SolverOptions(method, steps_per_interval=n)
 
 
 def flat(dz0, dparams):
@@ -28,7 +77,7 @@ def flat(dz0, dparams):
 def loss_value(field, z0, ts, params, dL_dzs, method, n):
     """``L = sum(zs * dL_dzs)`` for the solve with ``n`` fixed steps per interval."""
     xp = get_xp(z0)
-    return float(xp.sum(odeint(field, z0, ts, params, method, steps_per_interval=n) * dL_dzs))
+    return float(xp.sum(odeint(field, z0, ts, params, _fixed(method, n)) * dL_dzs))
 
 
 def finite_difference_gradient(field, z0, ts, params, dL_dzs, method, n, h=1e-6):
@@ -54,8 +103,8 @@ def gradient_error_sweep(field, params, z0, ts, dL_dzs, method, steps, reference
                            "continuous_vs_exact", "fd_vs_exact", "continuous_vs_discrete")}
     for n in steps:
         fd = flat(*finite_difference_gradient(field, z0, ts, params, dL_dzs, method, n))
-        dis = flat(*discrete_adjoint(field, z0, ts, params, dL_dzs, method, steps_per_interval=n))
-        con = flat(*continuous_adjoint(field, z0, ts, params, dL_dzs, method, steps_per_interval=n))
+        dis = flat(*discrete_adjoint(field, z0, ts, params, dL_dzs, _fixed(method, n)))
+        con = flat(*continuous_adjoint(field, z0, ts, params, dL_dzs, _fixed(method, n)))
         out["h"].append(span / n)
         for name, g in (("discrete", dis), ("continuous", con)):
             out[f"{name}_vs_fd"].append(rel_error(g, fd))
@@ -78,9 +127,9 @@ def memory_sweep(field, params, z0, ts, dL_dzs, method, steps):
     """Peak traced allocation (bytes, :mod:`tracemalloc`) of each adjoint for each step count."""
     out = {"steps": list(steps), "discrete": [], "continuous": []}
     for n in steps:
+        options = _fixed(method, n)
         for name, fn in (("discrete", discrete_adjoint), ("continuous", continuous_adjoint)):
-            out[name].append(_peak_bytes(lambda fn=fn: fn(field, z0, ts, params, dL_dzs, method,
-                                                          steps_per_interval=n)))
+            out[name].append(_peak_bytes(lambda fn=fn: fn(field, z0, ts, params, dL_dzs, options)))
     return out
 
 
@@ -96,15 +145,15 @@ def reconstruction_study(field, params, z0, ts, dL_dzs, method, steps_per_interv
     """
     ref = flat(*reference)
     xp = get_xp(z0)
-    zs = odeint(field, z0, ts, params, method, steps_per_interval=steps_per_interval)
+    options = _fixed(method, steps_per_interval)
+    zs = odeint(field, z0, ts, params, options)
     size = [float(xp.max(xp.abs(zs[j]))) for j in range(len(ts) - 2, -1, -1)]
     out = {}
     for name, anchor in (("anchored", True), ("free", False)):
-        dz0, dp, info = continuous_adjoint(field, z0, ts, params, dL_dzs, method,
-                                           steps_per_interval=steps_per_interval, reanchor=anchor,
+        dz0, dp, info = continuous_adjoint(field, z0, ts, params, dL_dzs, options, reanchor=anchor,
                                            zs=zs, return_info=True)
         out[f"z_error_{name}"] = [e / s for e, s in zip(info["z_error"], size)]
         out[f"grad_error_{name}"] = rel_error(flat(dz0, dp), ref)
-    dis = discrete_adjoint(field, z0, ts, params, dL_dzs, method, steps_per_interval=steps_per_interval)
+    dis = discrete_adjoint(field, z0, ts, params, dL_dzs, options)
     out["grad_error_discrete"] = rel_error(flat(*dis), ref)
     return out

@@ -1,4 +1,4 @@
-"""The energy-flow classifier of the experiment document 002 cites (DESIGN section 7).
+"""The energy-flow classifier of the MNIST experiment that document 002 (section 2.3) cites.
 
     z0 = x A                      bias-free linear map to the d = 64 dimensional state
     zT = ODESolve(field, z0, T)   RK4, dt = 0.1, 10 steps for T = 1
@@ -8,31 +8,89 @@
 :class:`~hcref.ode.energy.PlainField`. Gradients: exact reverse mode through the RK4 steps (the
 discrete adjoint) or, optionally, the continuous adjoint. Training: Nadam (lr 1e-3, eps 1e-3),
 batch 128, via :func:`hcref.training.run_steps` (progress bar, divergence guard, checkpoints).
+A training run is described by one :class:`FlowClassifierConfig`::
+
+    cfg = FlowClassifierConfig(kind="norm", hidden=128)
+    runs = {k: train_classifier(data, dataclasses.replace(cfg, kind=k)) for k in ("norm", "plain")}
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from typing import NamedTuple
 
-from ..backend import asarray, get_xp, as_float_array
+from ..backend import asarray, default_rng, get_xp, as_float_array
+from ..config import RunConfig, check_choice, run_identity
 from ..blocks import affine_forward, affine_backward, cross_entropy_forward, cross_entropy_backward, init_affine
 from ..optim import Nadam
 from ..training import run_steps, DivergenceError
 from .adjoint import ode_forward, ode_backward
-from .energy import EnergyField, PlainField
+from .energy import ENERGIES, EnergyField, PlainField
 from .integrators import odeint
+from .options import SolverOptions, check_positive_ints
 
 __all__ = ["make_field", "init_classifier", "classifier_forward", "classifier_backward", "loss_and_grads",
-           "accuracy", "energy_increase_fraction", "train_classifier", "FIELD_KEYS"]
+           "accuracy", "energy_increase_fraction", "train_classifier", "FIELD_KEYS", "FlowClassifierConfig",
+           "ClassifierCache"]
 
 FIELD_KEYS = ("W1", "b1", "W2", "b2")
 
 
 class ClassifierCache(NamedTuple):
-    c_in: object       # AffineCache of z0 = x A
-    c_ode: object      # ODECache
-    c_out: object      # AffineCache of the readout
+    """The caches of the three stages of :func:`classifier_forward`."""
+    input_map: object  # AffineCache of z0 = x A
+    flow: object       # ODECache of zs = ODESolve(z0)
+    readout: object    # AffineCache of logits = zT Wout + bout
+
+
+@dataclasses.dataclass(frozen=True)
+class FlowClassifierConfig(RunConfig):
+    """One training run of the flow classifier (JSON both ways; the checkpoint identity).
+
+    Attributes
+    ----------
+    kind : "plain" or one of :data:`hcref.ode.energy.ENERGIES`, the vector field
+    hidden, d : width of the field's network and dimension of the ODE state
+    epochs, batch : training length (in passes over the data) and batch size
+    lr, eps : Nadam's learning rate and epsilon
+    c1 : the energy's coefficient (``dx/dt = -c1 grad E``)
+    T, dt : horizon and RK4 step
+    gradient : "discrete" (exact, through the RK4 steps) or "continuous" (adjoint ODE)
+    seed : seed of the initialisation and the batch draws
+    loss_cap : a loss above it counts as divergence
+    init : "glorot" or "he"
+
+    Notes
+    -----
+    The protocol of the experiment cited by document 002, section 2.3: ``E = 5 |f|``, f a ReLU
+    network 64 -> 1024 -> 64, RK4 with dt = 0.1 to T = 1, Nadam (lr 1e-3, eps 1e-3), batch 128,
+    10 epochs.
+    """
+
+    kind: str = "norm"
+    hidden: int = 1024
+    d: int = 64
+    epochs: float = 10.0
+    batch: int = 128
+    lr: float = 1e-3
+    eps: float = 1e-3
+    c1: float = 5.0
+    T: float = 1.0
+    dt: float = 0.1
+    gradient: str = "discrete"
+    seed: int = 0
+    loss_cap: float = 1e4
+    init: str = "glorot"
+
+    def validate(self) -> None:
+        check_choice(self.kind, "kind", ENERGIES + ("plain",))
+        check_choice(self.gradient, "gradient", ("discrete", "continuous"))
+        check_choice(self.init, "init", ("glorot", "he"))
+        check_positive_ints(self, "hidden", "d", "batch")
+        for name in ("epochs", "lr", "eps", "T", "dt", "loss_cap"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: expected a positive number, got {getattr(self, name)!r}")
 
 
 def make_field(kind: str, d: int = 64, hidden: int = 1024, c1: float = 5.0):
@@ -61,7 +119,7 @@ def init_classifier(rng, field, d_in: int, n_classes: int = 10, like=None, init:
         p.update(field.init_params(rng, like=like, scheme="he"))
         p["Wout"] = init_affine(rng, field.dim, n_classes, scale=field.dim ** -0.5, like=like)["W"]
     else:
-        raise ValueError(f"init: expected 'glorot' or 'he', got {init!r}")
+        check_choice(init, "init", ("glorot", "he"))
     p["bout"] = asarray(rng.uniform(0, 0, n_classes), like=like)
     return p
 
@@ -94,8 +152,8 @@ def classifier_forward(x, params, *, field, T: float = 1.0, dt: float = 0.1, met
 
     Notes
     -----
-    Document 002 (seeds/002_b8c262e6e847e26d.txt) section 2.3, experiment note; protocol in DESIGN
-    section 7 (bias-free input map, state dimension 64, RK4 with dt = 0.1 to T = 1).
+    Document 002 section 2.3, experiment note: the cited experiment's protocol (bias-free input
+    map, state dimension 64, RK4 with dt = 0.1 to T = 1).
     """
     as_float_array(x, "x", ndim=2)
     _check_classifier_params(params, field)
@@ -103,8 +161,8 @@ def classifier_forward(x, params, *, field, T: float = 1.0, dt: float = 0.1, met
     A = params["A"]
     z0, c_in = affine_forward(x, {"W": A, "b": xp.zeros(A.shape[1], dtype=A.dtype)})
     fp = {k: params[k] for k in FIELD_KEYS}
-    zs, c_ode = ode_forward(z0, fp, field=field, ts=step_times(T, dt), method=method, steps_per_interval=1,
-                            gradient=gradient)
+    zs, c_ode = ode_forward(z0, fp, field=field, ts=step_times(T, dt),
+                            options=SolverOptions(method=method, steps_per_interval=1), gradient=gradient)
     logits, c_out = affine_forward(zs[-1], {"W": params["Wout"], "b": params["bout"]})
     return logits, ClassifierCache(c_in, c_ode, c_out)
 
@@ -127,14 +185,18 @@ def _check_classifier_params(params, field):
 
 
 def classifier_backward(dlogits, cache: ClassifierCache):
-    """Gradients ``{"x", "A", "W1", "b1", "W2", "b2", "Wout", "bout"}`` of ``sum(logits * dlogits)``."""
+    """Gradients ``{"x", "A", "W1", "b1", "W2", "b2", "Wout", "bout"}`` of ``sum(logits * dlogits)``.
+
+    VJP: ``dWout = zT^T dlogits``, ``dzT = dlogits Wout^T``, then the adjoint of the flow back to
+    ``dz0``, ``dx = dz0 A^T``, ``dA = x^T dz0``.
+    """
     xp = get_xp(dlogits)
-    g_out = affine_backward(dlogits, cache.c_out)          # logits = zT Wout + bout
-    zs = cache.c_ode.zs
+    g_out = affine_backward(dlogits, cache.readout)        # logits = zT Wout + bout
+    zs = cache.flow.zs
     dzs = xp.zeros_like(zs)
     dzs[-1] = g_out["x"]                                   # zT = zs[-1]
-    g_ode = ode_backward(dzs, cache.c_ode)                 # zs = ODESolve(z0)
-    g_in = affine_backward(g_ode.pop("x"), cache.c_in)     # z0 = x A
+    g_ode = ode_backward(dzs, cache.flow)                  # zs = ODESolve(z0)
+    g_in = affine_backward(g_ode.pop("x"), cache.input_map)  # z0 = x A
     return {"x": g_in["x"], "A": g_in["W"], **g_ode, "Wout": g_out["W"], "bout": g_out["b"]}
 
 
@@ -167,47 +229,48 @@ def energy_increase_fraction(x, params, *, field, T: float = 1.0, dt: float = 0.
     xp = get_xp(x)
     z0 = x @ params["A"]
     fp = {k: params[k] for k in FIELD_KEYS}
-    zs = odeint(field, z0, step_times(T, dt), fp, method="rk4", steps_per_interval=1)
+    zs = odeint(field, z0, step_times(T, dt), fp, SolverOptions(method="rk4", steps_per_interval=1))
     E = xp.stack([field.energy(z, fp) for z in zs])
     return float((E[1:] > E[:-1]).mean()), E
 
 
-def train_classifier(data, kind: str, *, hidden: int = 1024, d: int = 64, epochs: float = 10.0,
-                     batch: int = 128, lr: float = 1e-3, eps: float = 1e-3, c1: float = 5.0,
-                     T: float = 1.0, dt: float = 0.1, gradient: str = "discrete", seed: int = 0,
-                     checkpoint: str | None = None, like=None, desc: str | None = None,
-                     loss_cap: float = 1e4, init: str = "glorot"):
+def train_classifier(data, config: FlowClassifierConfig, *, checkpoint: str | None = None, like=None,
+                     desc: str | None = None):
     """Train the flow classifier on ``data`` (an :class:`hcref.data.Dataset`).
 
-    A run counts as diverged when the loss becomes non-finite or exceeds ``loss_cap`` (chance level
-    is ``ln C``); training stops there and the last parameters are returned.
+    A run counts as diverged when the loss becomes non-finite or exceeds ``config.loss_cap`` (chance
+    level is ``ln C``); training stops there and the last parameters are returned. A checkpoint
+    (``.npz``) is tagged with :func:`hcref.config.run_identity` of the config, the training data and
+    the dtype: one made with any other setting is refused (:class:`hcref.training.CheckpointError`).
 
     Returns
     -------
-    dict with ``params``, ``field``, ``history`` (list of metric dicts), ``diverged`` (bool),
-    ``diverged_at`` (step or None), ``steps`` (int)
+    dict with ``config`` (the whole config), ``params``, ``field``, ``history`` (list of metric
+    dicts), ``diverged`` (bool), ``diverged_at`` (step or None), ``steps`` (int)
     """
-    from ..backend import default_rng
-    field = make_field(kind, d, hidden, c1)
-    rng = default_rng(seed)
+    if not isinstance(config, FlowClassifierConfig):
+        raise TypeError(f"config: expected a FlowClassifierConfig, got {type(config).__name__}")
+    c = config
+    field = make_field(c.kind, c.d, c.hidden, c.c1)
+    rng = default_rng(c.seed)
     x_tr = asarray(data.x_train, like=like)
     y_tr = asarray(data.y_train, like=like)
-    params = init_classifier(rng, field, x_tr.shape[1], int(data.y_train.max()) + 1, like=like, init=init)
+    params = init_classifier(rng, field, x_tr.shape[1], int(data.y_train.max()) + 1, like=like, init=c.init)
     n = x_tr.shape[0]
-    n_steps = max(1, int(round(epochs * n / batch)))
-    opt = Nadam(lr=lr, eps=eps)
-    cfg = dict(T=T, dt=dt, gradient=gradient)
+    n_steps = max(1, int(round(c.epochs * n / c.batch)))
+    opt = Nadam(lr=c.lr, eps=c.eps)
+    solve = dict(T=c.T, dt=c.dt, gradient=c.gradient)
 
     def step_fn(p, r, step):
-        idx = asarray(r.choice(n, size=min(batch, n), replace=False), like=x_tr)
+        idx = asarray(r.choice(n, size=min(c.batch, n), replace=False), like=x_tr)
         try:
-            loss, g, acc = loss_and_grads(x_tr[idx], y_tr[idx], p, field=field, **cfg)
+            loss, g, acc = loss_and_grads(x_tr[idx], y_tr[idx], p, field=field, **solve)
         except ValueError as exc:                            # the state overflowed to inf/NaN
             if "finite" not in str(exc):
                 raise
             raise DivergenceError(f"non-finite values at step {step}: {exc}") from exc
-        if loss > loss_cap:                                  # blown up (the flow left every scale)
-            raise DivergenceError(f"loss {loss:.3g} exceeded loss_cap={loss_cap:g} at step {step}")
+        if loss > c.loss_cap:                                # blown up (the flow left every scale)
+            raise DivergenceError(f"loss {loss:.3g} exceeded loss_cap={c.loss_cap:g} at step {step}")
         return g, {"loss": loss, "acc": acc}
 
     history, diverged, at, last = [], False, None, {"params": params}
@@ -216,13 +279,13 @@ def train_classifier(data, kind: str, *, hidden: int = 1024, d: int = 64, epochs
         history[:] = hist
         last["params"] = p
 
-    tag = f"{kind}-{init}-h{hidden}-d{d}-T{T}-dt{dt}-lr{lr}-eps{eps}-c1{c1}-b{batch}-{gradient}-s{seed}"
+    tag = run_identity(c, data=(x_tr, y_tr), dtype=x_tr.dtype)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)    # overflow on the way to divergence
             params, history = run_steps(step_fn, params, opt, rng, n_steps, checkpoint=checkpoint,
-                                        every=50, desc=desc or f"train {kind}", tag=tag, on_step=on_step)
+                                        every=50, desc=desc or f"train {c.kind}", tag=tag, on_step=on_step)
     except DivergenceError:
         diverged, at, params = True, len(history), last["params"]
-    return {"params": params, "field": field, "history": history, "diverged": diverged,
+    return {"config": c, "params": params, "field": field, "history": history, "diverged": diverged,
             "diverged_at": at, "steps": n_steps}

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..backend import get_xp, asarray, as_float_array, check_shape
+from ..config import check_choice
 from ..blocks import mlp_forward, mlp_backward, init_mlp, MLPCache
 from .fields import VectorField
 
@@ -29,18 +30,18 @@ ENERGIES = ("norm", "square", "sum_square")
 
 
 class EnergyCache(NamedTuple):
+    """What the gradient and the field's VJPs need from :func:`energy_forward`."""
     mlp: MLPCache      # the forward of f
     f: object          # (N, d_out) network output
-    nrm: object        # (N, 1) |f| (norm energy) or None
-    u: object          # (N, d_out) dphi/df
-    mask: object       # (N, H) 1[pre-activation > 0]
-    kind: str
-    c1: float
+    f_norm: object     # (N, 1) |f| (norm energy) or None
+    dphi_df: object    # (N, d_out) u = dphi/df, the outer energy's gradient
+    relu_mask: object  # (N, H) m = 1[pre-activation > 0]
+    kind: str          # one of ENERGIES
+    c1: float          # the energy's coefficient
 
 
 def _check_kind(kind):
-    if kind not in ENERGIES:
-        raise ValueError(f"kind: expected one of {ENERGIES}, got {kind!r}")
+    check_choice(kind, "kind", ENERGIES)
 
 
 def _phi(f, kind, c1):
@@ -61,7 +62,7 @@ def _hess_phi(du, cache: EnergyCache):
     xp = get_xp(du)
     c1 = cache.c1
     if cache.kind == "norm":
-        nrm = cache.nrm
+        nrm = cache.f_norm
         safe = xp.where(nrm > 0, nrm, 1.0)
         fhat = cache.f / safe
         return c1 * (du - fhat * (fhat * du).sum(axis=1, keepdims=True)) / safe
@@ -90,7 +91,7 @@ def energy_forward(x, params, *, kind: str = "norm", c1: float = 5.0, check: boo
 
     Notes
     -----
-    Document 002 (seeds/002_b8c262e6e847e26d.txt), section 2.3: ``E = sqrt(f_a f^a)`` after
+    Document 002, section 2.3: ``E = sqrt(f_a f^a)`` after
     Theorem 9, the alternatives ``f_a f^a`` and ``f^2`` in the experiment note; ``c1`` from Axiom 5's
     general form ``F = c1 grad E + ...``.
     """
@@ -118,7 +119,7 @@ def grad_energy(x, params, *, kind: str = "norm", c1: float = 5.0, check: bool =
 
 def _grad_from_cache(cache: EnergyCache):
     W1, W2 = cache.mlp.c1.W, cache.mlp.c2.W
-    return ((cache.u @ W2.T) * cache.mask) @ W1.T
+    return ((cache.dphi_df @ W2.T) * cache.relu_mask) @ W1.T
 
 
 def energy_field_vjp(a, cache: EnergyCache):
@@ -132,15 +133,17 @@ def energy_field_vjp(a, cache: EnergyCache):
     Returns
     -------
     dict with ``x`` (N, d) = ``a^T dF/dx`` per row, and ``W1``, ``b1``, ``W2``, ``b2`` summed over rows.
+    VJP: ``dx = -a Hess_x E``, ``dtheta = -a d(grad E)/dtheta``, i.e. the forward-mode-free reverse pass
+    through ``grad E = ((u W2^T) * m) W1^T`` with ``u = dphi/df(f(x))``.
 
     Notes
     -----
-    Document 002 (seeds/002_b8c262e6e847e26d.txt), section 2.3: the continuous adjoint of the energy
+    Document 002, section 2.3: the continuous adjoint of the energy
     flow needs ``a^T d(grad E)/dx`` and ``a^T d(grad E)/dtheta``, i.e. Hessian-vector products of
     ``E``; ReLU contributes no second derivative (``m`` piecewise constant), ``phi`` does.
     """
     W1, W2 = cache.mlp.c1.W, cache.mlp.c2.W
-    u, mask = cache.u, cache.mask
+    u, mask = cache.dphi_df, cache.relu_mask
     # forward, in rows:  r = u W2^T;  s = r * m;  g = s W1^T;  F = -g
     dg = -a                                       # F = -g
     s = (u @ W2.T) * mask
@@ -164,8 +167,7 @@ def init_network(rng, d: int, hidden: int, *, scheme: str = "he", like=None):
     """
     if scheme == "he":
         return init_mlp(rng, d, hidden, d, like=like)
-    if scheme != "glorot":
-        raise ValueError(f"scheme: expected 'he' or 'glorot', got {scheme!r}")
+    check_choice(scheme, "scheme", ("he", "glorot"))
     lim1, lim2 = (6.0 / (d + hidden)) ** 0.5, (6.0 / (hidden + d)) ** 0.5
     p = {"W1": rng.uniform(-lim1, lim1, (d, hidden)), "b1": rng.uniform(0, 0, hidden),
          "W2": rng.uniform(-lim2, lim2, (hidden, d)), "b2": rng.uniform(0, 0, d)}
@@ -231,8 +233,8 @@ class PlainField(VectorField):
 
     Notes
     -----
-    Document 002, section 2.3, experiment note ("non-Hopfield"); DESIGN section 7 (the baseline
-    reported at 99.12% / 83.00% at T = 3 on MNIST).
+    Document 002, section 2.3, experiment note ("non-Hopfield"): the baseline of the cited MNIST
+    run, reported at 99.12% (83.00% at T = 3).
     """
 
     kind = "plain"

@@ -91,7 +91,7 @@ class TanhField(VectorField):
 
     Notes
     -----
-    The time-dependent network field of the hcref issue for document 002 section 1
+    A time-dependent network field for document 002 section 1
     (a neural ODE whose field depends on ``t`` through the hidden pre-activation).
     """
 
@@ -132,22 +132,37 @@ class TanhField(VectorField):
 
 
 class FieldCache(NamedTuple):
-    field: object
-    z: object
-    t: float
-    params: dict
+    """What :func:`field_backward` needs: the field and the point ``(z, t, params)`` it was evaluated at."""
+    field: object      # the VectorField
+    z: object          # (N, d) states
+    t: float           # time
+    params: dict       # the field's parameters
 
 
 def field_forward(z, params, *, field: VectorField, t: float = 0.0):
     """Any vector field as a forward/backward pair of the contract: ``out = f(z, t, params)``.
 
-    Lets :func:`hcref.gradcheck.check_gradients` check a field's :meth:`VectorField.vjp`
-    (``grad_names={"z": "x"}``).
+    Lets :func:`hcref.gradcheck.check_gradients` check a field's :meth:`VectorField.vjp`.
+
+    Parameters
+    ----------
+    z : array, shape (N, d);  params : dict;  field : VectorField;  t : float
+
+    Returns
+    -------
+    out : array, shape (N, d), ``f(z, t, params)``;  cache : FieldCache
+
+    Notes
+    -----
+    The right-hand side of the neural ODE ``dz/dt = f(z, t, theta)`` (document 002, section 1).
     """
     return field.f(z, t, params), FieldCache(field, z, t, params)
 
 
 def field_backward(dz, cache: FieldCache):
-    """``{"x": dz^T df/dz, **{name: dz^T df/dparam}}`` from the field's own ``vjp``."""
+    """Gradients of ``sum(out * dz)`` from the field's own ``vjp``: ``{"z", **params}``.
+
+    VJP: ``dz_in = dz^T df/dz``, ``dtheta = sum over rows of dz^T df/dtheta``.
+    """
     a_z, a_params = cache.field.vjp(cache.z, cache.t, cache.params, dz)
-    return {"x": a_z, **a_params}
+    return {"z": a_z, **a_params}

@@ -31,7 +31,7 @@ def quadratic_energy(x, params):
 
     Notes
     -----
-    Document 002 (seeds/002_b8c262e6e847e26d.txt), section 2.2: the quadratic energy of Theorem 2's
+    Document 002, section 2.2: the quadratic energy of Theorem 2's
     continuum (``A = -2 W``, ``b = 0`` is the Hopfield energy ``-x^T W x``).
     """
     as_float_array(x, "x", ndim=2)
@@ -64,7 +64,7 @@ class QuadraticFlowField(VectorField):
 
     Notes
     -----
-    Document 002 (seeds/002_b8c262e6e847e26d.txt), section 2.2, Theorem 2 and the quadratic example
+    Document 002, section 2.2, Theorem 2 and the quadratic example
     ``dx/dt = -2 W x``: the energy never increases along the flow. The vector-Jacobian products
     (row convention ``F = -(x A^T - b) M``, ``M = G^{-1}`` symmetric):
     ``a^T dF/dx = -(a M) A``, ``dA = -(a M)^T x``, ``db = sum_n (a M)_n``.

@@ -55,7 +55,7 @@ def hebbian_weights(patterns):
 
     Notes
     -----
-    Document 002 (seeds/002_b8c262e6e847e26d.txt), section 2.1: Theorem 1 needs
+    Document 002, section 2.1: Theorem 1 needs
     ``W_ab = W_ba`` and ``W_aa = 0``, which the Hebb rule with a cleared diagonal gives.
     """
     _check_states(patterns, "patterns")

@@ -2,22 +2,18 @@
 
 Public entry point::
 
-    zs = odeint(field, z0, ts, params, method="rk4", dt=None, *, steps_per_interval=None,
-                rtol=1e-6, atol=1e-9, max_steps=10000, return_trajectory=False)
+    zs = odeint(field, z0, ts, params, options=SolverOptions(), *, return_trajectory=False)
     zs, traj = odeint(..., return_trajectory=True)     # traj: Trajectory, for the discrete adjoint
 
 * ``field``: a :class:`hcref.ode.fields.VectorField`; ``z0``: array (N, d); ``ts``: strictly
   increasing output times (T,); ``params``: dict of arrays. Returns ``zs`` of shape (T, N, d) with
   ``zs[0] = z0``.
-* ``method="euler" | "rk4"``: fixed steps. Each interval ``[ts[k], ts[k+1]]`` is cut into
-  ``steps_per_interval`` equal steps, or into ``ceil(length / dt)`` equal steps when ``dt`` is given
-  (default: 10 steps per interval). ``method="dopri5"``: adaptive Dormand-Prince 5(4) with error
-  control ``rms(err / (atol + rtol * max(|z_n|, |z_n+1|))) <= 1``; steps are clipped to land on every
-  output time (no dense output). More than ``max_steps`` attempted steps raise
-  :class:`StepBudgetExceeded`.
+* ``options``: a :class:`hcref.ode.options.SolverOptions` (scheme, fixed-step control, adaptive
+  tolerances, step budget). Adaptive steps are clipped to land on every output time (no dense output).
 
-The stepping core (:func:`integrate`) works on tuples of arrays so that the continuous adjoint can
-integrate its augmented state ``[z, a, dL/dtheta]`` backwards in time with the same schemes.
+The stepping core (:class:`IntervalSolver`) works on tuples of arrays and advances one output interval
+at a time, so that the continuous adjoint can integrate its augmented state ``[z, a, dL/dtheta]``
+backwards in time, interval by interval, with the same schemes.
 """
 from __future__ import annotations
 
@@ -25,9 +21,10 @@ import math
 from typing import NamedTuple
 
 from ..backend import as_float_array, get_xp, to_numpy
+from .options import SolverOptions
 
-__all__ = ["odeint", "integrate", "Tableau", "TABLEAUX", "Step", "Trajectory",
-           "StepBudgetExceeded", "validate_problem", "interval_steps"]
+__all__ = ["odeint", "IntervalSolver", "Tableau", "TABLEAUX", "Step", "Trajectory",
+           "StepBudgetExceeded", "validate_problem", "interval_steps", "SolverOptions"]
 
 
 class StepBudgetExceeded(RuntimeError):
@@ -188,73 +185,83 @@ class _Budget:
                 "without reaching the final time; loosen rtol/atol or raise max_steps")
 
 
-def integrate(rhs, y0, ts, method="rk4", dt=None, *, steps_per_interval=None, rtol=1e-6, atol=1e-9,
-              max_steps=10_000, on_output=None, record=None):
-    """Integrate ``dy/dt = rhs(y, t)`` for a tuple of arrays ``y`` through the times ``ts``.
+class IntervalSolver:
+    """Integrates ``dy/dt = rhs(y, t)`` for a tuple of arrays ``y``, one output interval per call.
 
-    ``ts`` may decrease (backward integration). After reaching ``ts[k]`` (k >= 1) the state is
-    passed to ``on_output(k, y)``, which may return a replacement state (used by the continuous
-    adjoint to add loss gradients and re-anchor ``z``). If ``record`` is a list, every accepted
-    :class:`Step` is appended to it. Returns the final state.
+    Holds what carries over from one interval to the next: the adaptive step size, the step
+    budget of the whole solve and the number of ``rhs`` evaluations (``n_evals``). Intervals may
+    run backwards in time (``t1 < t0``). If ``record`` is a list, every accepted :class:`Step`
+    is appended to it.
+
+    Parameters
+    ----------
+    rhs : callable ``rhs(y, t) -> tuple of arrays`` shaped like ``y``
+    options : SolverOptions
+    record : list, optional
     """
-    if method not in TABLEAUX:
-        raise ValueError(f"method: expected one of {sorted(TABLEAUX)}, got {method!r}")
-    tab = TABLEAUX[method]
-    budget = _Budget(max_steps)
-    y, h_next = tuple(y0), None
-    for k in range(1, len(ts)):
-        t0, t1 = ts[k - 1], ts[k]
-        if tab.b_err is None:
-            n = interval_steps(t0, t1, dt, steps_per_interval)
-            h = (t1 - t0) / n
-            for i in range(n):
-                t = t0 + i * h
-                y_new, _, Ys = _rk_step(rhs, y, t, h, tab)
-                if record is not None:
-                    record.append(Step(t, h, tuple(Ys)))
-                y = y_new
-        else:
-            y, h_next = _adaptive_interval(rhs, y, t0, t1, tab, rtol, atol, budget, h_next, record)
-        if on_output is not None:
-            repl = on_output(k, y)
-            if repl is not None:
-                y = tuple(repl)
-    return y
+
+    def __init__(self, rhs, options: SolverOptions, record=None):
+        if not isinstance(options, SolverOptions):
+            raise TypeError(f"options: expected a SolverOptions, got {type(options).__name__}")
+        self.rhs, self.options, self.record = rhs, options, record
+        self.tab = TABLEAUX[options.method]
+        self.budget = _Budget(options.max_steps)
+        self.h_next = None
+        self.n_evals = 0
+
+    def _f(self, y, t):
+        self.n_evals += 1
+        return self.rhs(y, t)
+
+    def advance(self, y, t0: float, t1: float):
+        """The state at ``t1`` from the state ``y`` at ``t0``."""
+        y, tab, opt = tuple(y), self.tab, self.options
+        if tab.b_err is not None:
+            y, self.h_next = self._adaptive(y, t0, t1)
+            return y
+        n = interval_steps(t0, t1, opt.dt, opt.steps_per_interval)
+        h = (t1 - t0) / n
+        for i in range(n):
+            t = t0 + i * h
+            y_new, _, Ys = _rk_step(self._f, y, t, h, tab)
+            if self.record is not None:
+                self.record.append(Step(t, h, tuple(Ys)))
+            y = y_new
+        return y
+
+    def _adaptive(self, y, t0, t1):
+        tab, rtol, atol, h = self.tab, self.options.rtol, self.options.atol, self.h_next
+        direction = 1.0 if t1 > t0 else -1.0
+        t = t0
+        f0 = self._f(y, t)
+        if h is None:
+            h = _initial_step(self._f, y, t, f0, direction, tab.order, rtol, atol)
+        h = abs(h)
+        while direction * (t1 - t) > 0:
+            self.budget.spend(t)
+            last = h >= abs(t1 - t) * (1 - 1e-12)
+            step = (t1 - t) if last else direction * h
+            if abs(step) <= 16 * 2.2e-16 * max(abs(t), 1.0):
+                raise StepBudgetExceeded(f"rtol/atol: step size underflow at t = {t:.6g}; the tolerance "
+                                         "cannot be met (stiff or blowing-up problem?)")
+            y_new, ks, Ys = _rk_step(self._f, y, t, step, tab, k1=f0)
+            err = _comb(tuple(0 * a for a in y), ks, tab.b_err, step)
+            en = _rms([e / s for e, s in zip(err, _scale(y, y_new, rtol, atol))])
+            if not math.isfinite(en):
+                en = float("inf")
+            if en <= 1.0:
+                if self.record is not None:
+                    self.record.append(Step(t, step, tuple(Ys)))
+                t = t1 if last else t + step
+                y, f0 = y_new, ks[-1]              # first-same-as-last: k7 = f(y_new, t_new)
+                factor = 10.0 if en == 0 else min(10.0, 0.9 * en ** (-1.0 / tab.order))
+                h = abs(step) * factor if not last else max(h, abs(step) * factor)
+            else:
+                h = abs(step) * max(0.2, 0.9 * en ** (-1.0 / tab.order))
+        return y, h
 
 
-def _adaptive_interval(rhs, y, t0, t1, tab, rtol, atol, budget, h, record):
-    direction = 1.0 if t1 > t0 else -1.0
-    t = t0
-    f0 = rhs(y, t)
-    if h is None:
-        h = _initial_step(rhs, y, t, f0, direction, tab.order, rtol, atol)
-    h = abs(h)
-    while direction * (t1 - t) > 0:
-        budget.spend(t)
-        last = h >= abs(t1 - t) * (1 - 1e-12)
-        step = (t1 - t) if last else direction * h
-        if abs(step) <= 16 * 2.2e-16 * max(abs(t), 1.0):
-            raise StepBudgetExceeded(f"rtol/atol: step size underflow at t = {t:.6g}; the tolerance "
-                                     "cannot be met (stiff or blowing-up problem?)")
-        y_new, ks, Ys = _rk_step(rhs, y, t, step, tab, k1=f0)
-        err = _comb(tuple(0 * a for a in y), ks, tab.b_err, step)
-        en = _rms([e / s for e, s in zip(err, _scale(y, y_new, rtol, atol))])
-        if not math.isfinite(en):
-            en = float("inf")
-        if en <= 1.0:
-            if record is not None:
-                record.append(Step(t, step, tuple(Ys)))
-            t = t1 if last else t + step
-            y, f0 = y_new, ks[-1]              # first-same-as-last: k7 = f(y_new, t_new)
-            factor = 10.0 if en == 0 else min(10.0, 0.9 * en ** (-1.0 / tab.order))
-            h = abs(step) * factor if not last else max(h, abs(step) * factor)
-        else:
-            h = abs(step) * max(0.2, 0.9 * en ** (-1.0 / tab.order))
-    return y, h
-
-
-def odeint(field, z0, ts, params, method="rk4", dt=None, *, steps_per_interval=None, rtol=1e-6,
-           atol=1e-9, max_steps=10_000, return_trajectory=False):
+def odeint(field, z0, ts, params, options: SolverOptions = SolverOptions(), *, return_trajectory=False):
     """Solve ``dz/dt = field.f(z, t, params)`` from ``z(ts[0]) = z0``; states at every ``ts[k]``.
 
     Parameters
@@ -263,9 +270,7 @@ def odeint(field, z0, ts, params, method="rk4", dt=None, *, steps_per_interval=N
     z0 : array, shape (N, d)
     ts : sequence of float, shape (T,), strictly increasing
     params : dict of arrays
-    method : {"euler", "rk4", "dopri5"}
-    dt, steps_per_interval : fixed-step size control (see module docstring)
-    rtol, atol, max_steps : adaptive error control and step budget (dopri5)
+    options : SolverOptions, the scheme and its step control (see :mod:`hcref.ode.options`)
     return_trajectory : also return the :class:`Trajectory` (all stage states; for the discrete adjoint)
 
     Returns
@@ -275,24 +280,20 @@ def odeint(field, z0, ts, params, method="rk4", dt=None, *, steps_per_interval=N
 
     Notes
     -----
-    Document 002 (seeds/002_b8c262e6e847e26d.txt) section 1: the forward pass of a neural ODE.
+    Document 002, section 1: the forward pass of a neural ODE.
     Dormand-Prince 5(4) coefficients: Hairer, Norsett & Wanner, Solving ODEs I, table 5.2.
     """
     t_list = validate_problem(field, z0, ts, params)
     xp = get_xp(z0)
-    outs = [z0]
     record = [] if return_trajectory else None
-    ends = [0]
-
-    def on_output(k, y):
+    solver = IntervalSolver(lambda y, t: (field.f(y[0], t, params),), options, record)
+    outs, ends, y = [z0], [0], (z0,)
+    for k in range(1, len(t_list)):
+        y = solver.advance(y, t_list[k - 1], t_list[k])
         outs.append(y[0])
         if record is not None:
             ends.append(len(record))
-
-    integrate(lambda y, t: (field.f(y[0], t, params),), (z0,), t_list, method, dt,
-              steps_per_interval=steps_per_interval, rtol=rtol, atol=atol, max_steps=max_steps,
-              on_output=on_output, record=record)
     zs = xp.stack(outs)
     if return_trajectory:
-        return zs, Trajectory(t_list, method, record, ends)
+        return zs, Trajectory(t_list, options.method, record, ends)
     return zs

@@ -2,8 +2,8 @@
 
 Public entry point::
 
-    dz0, dparams = layerized_gradient(field, z0, ts, params, dL_dzs, method="euler", dt=None, *,
-                                      steps_per_interval=None, return_terms=False)
+    dz0, dparams = layerized_gradient(field, z0, ts, params, dL_dzs, options=SolverOptions("euler"), *,
+                                      return_terms=False)
     dz0, dparams, terms = layerized_gradient(..., return_terms=True)
 
 Every solver step is a layer ``z_{i+1} = Phi_i(z_i; theta)``. For each layer the two Jacobian
@@ -21,8 +21,10 @@ checking tool, equal to the discrete adjoint up to rounding.
 from __future__ import annotations
 
 from ..backend import get_xp
+from ..config import check_choice
 from .adjoint import _check_dL, step_vjp
 from .integrators import TABLEAUX, odeint, validate_problem
+from .options import SolverOptions
 
 __all__ = ["layer_jacobians", "layerized_gradient"]
 
@@ -78,7 +80,7 @@ def layer_jacobians(field, params, step, method):
     return M, P
 
 
-def layerized_gradient(field, z0, ts, params, dL_dzs, method="euler", dt=None, *, steps_per_interval=None,
+def layerized_gradient(field, z0, ts, params, dL_dzs, options: SolverOptions = SolverOptions("euler"), *,
                        return_terms=False):
     """``dL/dz0`` and ``dL/dtheta = sum_i (dL_i/dz_i)(dz_i/dtheta)`` with every term explicit.
 
@@ -86,7 +88,8 @@ def layerized_gradient(field, z0, ts, params, dL_dzs, method="euler", dt=None, *
     ----------
     field, z0 (N, d), ts (T,), params : as :func:`hcref.ode.integrators.odeint`
     dL_dzs : array (T, N, d), loss gradient at each output time
-    method : {"euler", "rk4"} (fixed steps: the layers of the document's picture)
+    options : SolverOptions with ``method`` "euler" or "rk4" (fixed steps: the layers of the
+        document's picture)
     return_terms : also return the list of per-layer terms ``g_{i+1} P_i`` (dicts), in layer order
 
     Returns
@@ -97,12 +100,12 @@ def layerized_gradient(field, z0, ts, params, dL_dzs, method="euler", dt=None, *
     -----
     Document 002 section 1.2: ``dL_0/dtheta = dL_N/dtheta + sum_{i=1}^N dL_i/dz_i dz_i/dtheta``.
     """
-    if method not in ("euler", "rk4"):
-        raise ValueError(f"method: the layerized form needs fixed steps ('euler' or 'rk4'), got {method!r}")
+    if not isinstance(options, SolverOptions):
+        raise TypeError(f"options: expected a SolverOptions, got {type(options).__name__}")
+    method = check_choice(options.method, "method", ("euler", "rk4"))     # fixed steps only
     t_list = validate_problem(field, z0, ts, params)
     _check_dL(dL_dzs, len(t_list), z0)
-    _, traj = odeint(field, z0, t_list, params, method, dt, steps_per_interval=steps_per_interval,
-                     return_trajectory=True)
+    _, traj = odeint(field, z0, t_list, params, options, return_trajectory=True)
     xp = get_xp(z0)
     keys = sorted(params)
     inject = {traj.ends[k]: dL_dzs[k].reshape(-1) for k in range(len(t_list))}

@@ -1,4 +1,4 @@
-"""Reference-vector cases for document 002 (DESIGN section 5): a flat list of register calls.
+"""Reference-vector cases for document 002 (see :mod:`hcref.reference`): a flat list of register calls.
 
 Mechanism ``ode.solve``: inputs ``z0`` (N, d) and the field's parameters; output ``zs`` (T, N, d), the
 states at ``config["ts"]``; ``grad.*`` = gradient of ``sum(zs * dout.zs)`` by the adjoint named in
@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..reference import register_case, register_mechanism
 from .adjoint import ode_backward, ode_forward
 from .fields import LinearField, TanhField
+from .options import SolverOptions
 
 
 def _field(config):
@@ -23,9 +24,9 @@ def _field(config):
 def _ode_solve(config, inputs, dout):
     field = _field(config)
     params = {k: v for k, v in inputs.items() if k != "z0"}
-    zs, cache = ode_forward(inputs["z0"], params, field=field, ts=config["ts"], method=config["method"],
-                            steps_per_interval=config.get("steps_per_interval"),
-                            rtol=config.get("rtol", 1e-6), atol=config.get("atol", 1e-9),
+    options = SolverOptions(config["method"], steps_per_interval=config.get("steps_per_interval"),
+                            rtol=config.get("rtol", 1e-6), atol=config.get("atol", 1e-9))
+    zs, cache = ode_forward(inputs["z0"], params, field=field, ts=config["ts"], options=options,
                             gradient=config["gradient"], reanchor=config.get("reanchor", True))
     g = ode_backward(dout["zs"], cache)
     return {"zs": zs}, {"z0": g["x"], **{k: g[k] for k in params}}

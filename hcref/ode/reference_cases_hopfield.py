@@ -29,7 +29,7 @@ def _split(inputs):
 def _energy(config, inputs, dout):
     z, p = _split(inputs)
     E, cache = energy_forward(z, p, kind=config["kind"], c1=config["c1"])
-    g = mlp_backward(dout["E"][:, None] * cache.u, cache.mlp)      # dE/df = u, then through f
+    g = mlp_backward(dout["E"][:, None] * cache.dphi_df, cache.mlp)      # dE/df = u, then through f
     return {"E": E}, {"z": g["x"], **{k: g[k] for k in _KEYS}}
 
 

@@ -3,8 +3,9 @@
 Public entry points::
 
     ts, zs = spiral_data(n_points=100, t_max=10.0)                # ts (n,), zs (n, 2): the true spiral
-    step_fn = spiral_step_fn(field, ts, zs, segment=10, batch=16, gradient="continuous")
-    rmse = trajectory_rmse(field, params, ts, zs)                   # roll out from zs[0], compare
+    step_fn = spiral_step_fn(field, ts, zs, config)                 # config: SpiralConfig
+    rmse, pred = trajectory_rmse(field, params, ts, zs)             # roll out from zs[0], compare
+    result = train_spiral(config, rng, checkpoint=None)             # the whole run
 
 The ground truth is a damped spiral ``dz/dt = (z**p) @ A_true`` from ``z0 = (2, 0)``: linear (p = 1)
 by default, or the cubic spiral of Chen et al. 2018 (arXiv 1806.07366) with p = 3. Training minimises the
@@ -13,12 +14,64 @@ several output times and its gradient comes from :func:`hcref.ode.adjoint.contin
 """
 from __future__ import annotations
 
-from ..backend import asarray, check_shape, get_xp
-from .adjoint import continuous_adjoint, discrete_adjoint
-from .fields import VectorField
-from .integrators import odeint
+import dataclasses
 
-__all__ = ["SpiralField", "spiral_data", "spiral_step_fn", "trajectory_rmse"]
+from ..backend import asarray, check_shape, get_xp
+from ..config import RunConfig, check_choice, run_identity
+from ..optim import Adam
+from ..training import run_steps
+from .adjoint import continuous_adjoint, discrete_adjoint
+from .fields import TanhField, VectorField
+from .integrators import odeint
+from .options import SolverOptions, check_positive_ints
+
+__all__ = ["SpiralField", "SpiralConfig", "spiral_data", "spiral_step_fn", "trajectory_rmse", "train_spiral"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SpiralConfig(RunConfig):
+    """One neural-ODE spiral fit (JSON both ways; the checkpoint identity).
+
+    Attributes
+    ----------
+    n_points, t_max, kind : the data (:func:`spiral_data`)
+    hidden : width of the :class:`~hcref.ode.fields.TanhField`
+    segment, batch : window length (samples) and windows per step
+    steps_per_interval : RK4 steps between samples
+    gradient : "continuous" or "discrete" adjoint
+    frozen : parameter names that get zero gradients
+    lr, n_steps : Adam's learning rate and the number of steps
+    seed : seed of the generator handed to :func:`train_spiral` (recorded for the identity)
+
+    Notes
+    -----
+    The spiral demonstration of Chen et al. 2018 (arXiv 1806.07366), trained with the continuous
+    adjoint of document 002, section 1.1.
+    """
+
+    n_points: int = 200
+    t_max: float = 12.0
+    kind: str = "linear"
+    hidden: int = 32
+    segment: int = 10
+    batch: int = 32
+    steps_per_interval: int = 1
+    gradient: str = "continuous"
+    frozen: tuple = ("c",)
+    lr: float = 1e-2
+    n_steps: int = 400
+    seed: int = 0
+
+    def validate(self) -> None:
+        check_choice(self.kind, "kind", ("linear", "cubic"))
+        check_choice(self.gradient, "gradient", ("continuous", "discrete"))
+        check_positive_ints(self, "n_points", "hidden", "segment", "batch", "steps_per_interval")
+        if self.segment > self.n_points:
+            raise ValueError(f"segment: expected at most n_points={self.n_points}, got {self.segment}")
+        if not (isinstance(self.n_steps, int) and self.n_steps >= 0):
+            raise ValueError(f"n_steps: expected a non-negative integer, got {self.n_steps!r}")
+        if not (self.lr > 0 and self.t_max > 0):
+            raise ValueError(f"lr, t_max: expected positive values, got {self.lr}, {self.t_max}")
 
 
 class SpiralField(VectorField):
@@ -53,48 +106,47 @@ def spiral_data(n_points: int = 200, t_max: float = 12.0, kind: str = "linear", 
     -------
     ts : array (n_points,);  zs : array (n_points, 2)
     """
-    if kind not in ("linear", "cubic"):
-        raise ValueError(f"kind: expected 'linear' or 'cubic', got {kind!r}")
+    check_choice(kind, "kind", ("linear", "cubic"))
     xp = get_xp(like) if like is not None else get_xp()
     a = 1.0 if kind == "linear" else 2.0
     A = asarray([[-0.1, a], [-a, -0.1]], like=like)
     z0 = asarray([[2.0, 0.0]], like=like)
     ts = xp.linspace(0.0, float(t_max), int(n_points))
     field = SpiralField(1 if kind == "linear" else 3)
-    zs = odeint(field, z0, ts, {"A": A}, "dopri5", rtol=1e-9, atol=1e-11, max_steps=100_000)
+    zs = odeint(field, z0, ts, {"A": A}, SolverOptions("dopri5", rtol=1e-9, atol=1e-11, max_steps=100_000))
     return ts, zs[:, 0, :]
 
 
-def spiral_step_fn(field, ts, zs, *, segment: int = 10, batch: int = 16, steps_per_interval: int = 1,
-                   gradient: str = "continuous", frozen=("c",)):
+def spiral_step_fn(field, ts, zs, config: SpiralConfig):
     """``step_fn(params, rng, step) -> (grads, {"loss"})`` for :func:`hcref.training.run_steps`.
 
-    Each step draws ``batch`` random windows of ``segment`` consecutive samples, integrates each window
-    from its first sample with RK4 (``steps_per_interval`` steps between samples) and takes the mean
-    squared error over all times of the window; the gradient comes from the continuous (default) or
-    discrete adjoint. Parameters named in ``frozen`` get zero gradients: the windows are integrated
-    on their own clock (``t = 0`` at the window's start), so the time input ``c`` of a
-    :class:`~hcref.ode.fields.TanhField` is held at its initial value for this autonomous target.
+    Each step draws ``config.batch`` random windows of ``config.segment`` consecutive samples,
+    integrates each window from its first sample with RK4 (``config.steps_per_interval`` steps between
+    samples) and takes the mean squared error over all times of the window; the gradient comes from
+    the continuous (default) or discrete adjoint. Parameters named in ``config.frozen`` get zero
+    gradients: the windows are integrated on their own clock (``t = 0`` at the window's start), so the
+    time input ``c`` of a :class:`~hcref.ode.fields.TanhField` is held at its initial value for this
+    autonomous target.
     """
     xp = get_xp(zs)
-    n = zs.shape[0]
+    n, segment, batch = zs.shape[0], config.segment, config.batch
     t_rel = [float(t) - float(ts[0]) for t in ts[:segment]]
-    adjoint = continuous_adjoint if gradient == "continuous" else discrete_adjoint
+    adjoint = continuous_adjoint if config.gradient == "continuous" else discrete_adjoint
+    options = SolverOptions("rk4", steps_per_interval=config.steps_per_interval)
 
     def step_fn(params, rng, step):
         starts = asarray(rng.integers(0, n - segment + 1, size=batch), like=zs)
         idx = starts[None, :] + xp.arange(segment)[:, None]              # (segment, batch)
         target = zs[idx]                                                 # (segment, batch, 2)
-        kw = dict(steps_per_interval=steps_per_interval)
-        pred = odeint(field, target[0], t_rel, params, "rk4", **kw)
+        pred = odeint(field, target[0], t_rel, params, options)
         r = pred - target
         count = r[1:].size
         loss = float(xp.sum(r[1:] ** 2)) / count
         dL = 2.0 * r / count
         dL[0] = 0.0                                                      # z(t0) is the data itself
-        extra = {"zs": pred} if gradient == "continuous" else {}
-        _, grads = adjoint(field, target[0], t_rel, params, dL, "rk4", **kw, **extra)
-        grads = {k: (0 * g if k in frozen else g) for k, g in grads.items()}
+        extra = {"zs": pred} if config.gradient == "continuous" else {}
+        _, grads = adjoint(field, target[0], t_rel, params, dL, options, **extra)
+        grads = {k: (0 * g if k in config.frozen else g) for k, g in grads.items()}
         return grads, {"loss": loss}
 
     return step_fn
@@ -103,5 +155,34 @@ def spiral_step_fn(field, ts, zs, *, segment: int = 10, batch: int = 16, steps_p
 def trajectory_rmse(field, params, ts, zs, steps_per_interval: int = 1):
     """Roll the learned field out from ``zs[0]`` over all of ``ts``; RMSE and the predicted path."""
     xp = get_xp(zs)
-    pred = odeint(field, zs[:1], ts, params, "rk4", steps_per_interval=steps_per_interval)[:, 0, :]
+    pred = odeint(field, zs[:1], ts, params, SolverOptions("rk4", steps_per_interval=steps_per_interval))[:, 0, :]
     return float(xp.sqrt(xp.mean((pred - zs) ** 2))), pred
+
+
+def train_spiral(config: SpiralConfig, rng, *, checkpoint: str | None = None, desc: str | None = None,
+                 like=None):
+    """Fit a :class:`~hcref.ode.fields.TanhField` to the spiral of ``config`` with Adam.
+
+    ``rng`` (a numpy Generator, advanced in place) draws the initial parameters and the windows.
+    The field's time input ``c`` starts at zero (autonomous target). A checkpoint (``.npz``) is
+    tagged with :func:`hcref.config.run_identity` of the config, the data and the initial
+    parameters, so that a checkpoint of any other run is refused.
+
+    Returns
+    -------
+    dict with ``config``, ``field``, ``params``, ``history``, ``ts``, ``zs`` (the data),
+    ``rmse_before``, ``rmse`` (rollout RMSE before and after training), ``pred`` (the final rollout)
+    """
+    if not isinstance(config, SpiralConfig):
+        raise TypeError(f"config: expected a SpiralConfig, got {type(config).__name__}")
+    ts, zs = spiral_data(config.n_points, config.t_max, config.kind, like=like)
+    field = TanhField(2, config.hidden)
+    params = field.init_params(rng, like=like)
+    params["c"] = 0 * params["c"]                 # autonomous target: no time input
+    rmse0, _ = trajectory_rmse(field, params, ts, zs, config.steps_per_interval)
+    tag = run_identity(config, data=(ts, zs, *params.values()), dtype=zs.dtype)
+    params, hist = run_steps(spiral_step_fn(field, ts, zs, config), params, Adam(lr=config.lr), rng,
+                             config.n_steps, desc=desc, checkpoint=checkpoint, every=100, tag=tag)
+    rmse, pred = trajectory_rmse(field, params, ts, zs, config.steps_per_interval)
+    return {"config": config, "field": field, "params": params, "history": hist, "ts": ts, "zs": zs,
+            "rmse_before": rmse0, "rmse": rmse, "pred": pred}

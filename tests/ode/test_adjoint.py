@@ -9,6 +9,7 @@ from scipy.linalg import expm
 from hcref.gradcheck import check_gradients
 from hcref.ode.adjoint import continuous_adjoint, discrete_adjoint, ode_backward, ode_forward
 from hcref.ode.fields import LinearField, TanhField
+from hcref.ode.options import SolverOptions
 
 TS = [0.0, 0.3, 1.0]
 
@@ -29,7 +30,7 @@ def _gap(g, h, keys):
 def test_discrete_adjoint_matches_finite_differences(method, rng):
     field, p, x = _tanh(rng)
     errs = check_gradients(ode_forward, ode_backward, {"x": x}, p,
-                           config=dict(field=field, ts=TS, method=method, steps_per_interval=4))
+                           config=dict(field=field, ts=TS, options=SolverOptions(method, steps_per_interval=4)))
     assert set(errs) == {"x"} | set(p)
     assert max(errs.values()) < 1e-7, errs
 
@@ -38,7 +39,7 @@ def test_discrete_adjoint_linear_field_finite_differences(rng):
     field = LinearField(3)
     p = field.init_params(rng)
     errs = check_gradients(ode_forward, ode_backward, {"x": rng.standard_normal((2, 3))}, p,
-                           config=dict(field=field, ts=[0.0, 0.5, 0.7, 1.5], method="rk4", dt=0.2))
+                           config=dict(field=field, ts=[0.0, 0.5, 0.7, 1.5], options=SolverOptions("rk4", dt=0.2)))
     assert max(errs.values()) < 1e-7, errs
 
 
@@ -47,8 +48,8 @@ def test_continuous_minus_discrete_shrinks_at_scheme_order(method, order, rng):
     field, p, x = _tanh(rng)
     dL = rng.standard_normal((len(TS),) + x.shape)
     steps = [10, 20, 40] if method == "euler" else [4, 8, 16]
-    gaps = [_gap(discrete_adjoint(field, x, TS, p, dL, method, steps_per_interval=n),
-                 continuous_adjoint(field, x, TS, p, dL, method, steps_per_interval=n), p) for n in steps]
+    gaps = [_gap(discrete_adjoint(field, x, TS, p, dL, SolverOptions(method, steps_per_interval=n)),
+                 continuous_adjoint(field, x, TS, p, dL, SolverOptions(method, steps_per_interval=n)), p) for n in steps]
     measured = -np.polyfit(np.log(steps), np.log(gaps), 1)[0]
     assert abs(measured - order) < 0.3, (gaps, measured)
 
@@ -63,7 +64,7 @@ def test_linear_gradient_is_expm_AT_T_g(how, rng):
     dL[-1] = rng.standard_normal((2, 4))                          # L = sum g . z(T)
     kind, method = how.split("-")
     fn = discrete_adjoint if kind == "discrete" else continuous_adjoint
-    dz0, dp = fn(field, x, [0.0, T], p, dL, method, steps_per_interval=200, rtol=1e-11, atol=1e-13)
+    dz0, dp = fn(field, x, [0.0, T], p, dL, SolverOptions(method, steps_per_interval=200, rtol=1e-11, atol=1e-13))
     expected = dL[-1] @ expm(p["A"] * T)                          # rows: (expm(A^T T) g)^T
     np.testing.assert_allclose(dz0, expected, atol=1e-8)
     assert dp["A"].shape == (4, 4)
@@ -77,7 +78,7 @@ def test_continuous_adjoint_expm_property(seed, T):
     p = field.init_params(rng, scale=1.0)
     x = rng.standard_normal((1, 2))
     dL = np.stack([rng.standard_normal((1, 2)), rng.standard_normal((1, 2))])   # loss at t=0 and t=T
-    dz0, _ = continuous_adjoint(field, x, [0.0, T], p, dL, "dopri5", rtol=1e-10, atol=1e-12)
+    dz0, _ = continuous_adjoint(field, x, [0.0, T], p, dL, SolverOptions("dopri5", rtol=1e-10, atol=1e-12))
     np.testing.assert_allclose(dz0, dL[0] + dL[1] @ expm(p["A"] * T), atol=1e-7)
 
 
@@ -85,16 +86,16 @@ def test_reanchoring_and_reconstruction_error(rng):
     field, p, x = _tanh(rng)
     p["W2"] = 3 * p["W2"]
     dL = rng.standard_normal((len(TS),) + x.shape)
-    ref = discrete_adjoint(field, x, TS, p, dL, "euler", steps_per_interval=20)
+    ref = discrete_adjoint(field, x, TS, p, dL, SolverOptions("euler", steps_per_interval=20))
     for reanchor in (True, False):
-        dz0, dp, info = continuous_adjoint(field, x, TS, p, dL, "euler", steps_per_interval=20,
+        dz0, dp, info = continuous_adjoint(field, x, TS, p, dL, SolverOptions("euler", steps_per_interval=20),
                                            reanchor=reanchor, return_info=True)
         assert len(info["z_error"]) == len(TS) - 1 and info["z_error"][-1] > 0
         scale = max(np.abs(ref[0]).max(), max(np.abs(v).max() for v in ref[1].values()))
         assert _gap((dz0, dp), ref, p) < 0.1 * scale
     # with re-anchoring the first backward interval starts from the exact state, so both runs agree there
-    _, _, a = continuous_adjoint(field, x, TS, p, dL, "euler", steps_per_interval=20, return_info=True)
-    _, _, b = continuous_adjoint(field, x, TS, p, dL, "euler", steps_per_interval=20, reanchor=False,
+    _, _, a = continuous_adjoint(field, x, TS, p, dL, SolverOptions("euler", steps_per_interval=20), return_info=True)
+    _, _, b = continuous_adjoint(field, x, TS, p, dL, SolverOptions("euler", steps_per_interval=20), reanchor=False,
                                  return_info=True)
     assert a["z_error"][0] == b["z_error"][0] and a["z_error"][1] < b["z_error"][1]
 
@@ -115,7 +116,7 @@ def test_memory_trend(rng):
     dL[-1] = 1.0
     peaks = {}
     for kind, fn in (("discrete", discrete_adjoint), ("continuous", continuous_adjoint)):
-        peaks[kind] = [_peak(lambda n=n: fn(field, x, [0.0, 1.0], p, dL, "rk4", steps_per_interval=n))
+        peaks[kind] = [_peak(lambda n=n: fn(field, x, [0.0, 1.0], p, dL, SolverOptions("rk4", steps_per_interval=n)))
                        for n in (25, 200)]
     assert peaks["discrete"][1] > 4 * peaks["discrete"][0], peaks
     assert peaks["continuous"][1] < 1.3 * peaks["continuous"][0], peaks

@@ -1,12 +1,15 @@
-"""The energy-flow classifier (document 002, section 2.3 experiment; DESIGN section 7)."""
+"""The energy-flow classifier (document 002, section 2.3 experiment)."""
+import dataclasses
+
 import numpy as np
 import pytest
 
 from hcref.data import Dataset
 from hcref.gradcheck import check_gradients, rel_error
+from hcref.training import CheckpointError
 from hcref.ode.classifier import (make_field, init_classifier, classifier_forward, classifier_backward,
                                   loss_and_grads, accuracy, energy_increase_fraction, train_classifier,
-                                  step_times)
+                                  step_times, FlowClassifierConfig)
 
 KINDS = ("norm", "square", "sum_square", "plain")
 
@@ -66,7 +69,9 @@ def test_training_reduces_loss():
     y = r.integers(0, 3, 120)
     x = centers[y] + 0.3 * r.standard_normal((120, 8))
     data = Dataset(x, y, x[:60], y[:60], "blobs")
-    out = train_classifier(data, "norm", hidden=16, d=8, epochs=10, batch=32, lr=1e-2)
+    cfg = FlowClassifierConfig(kind="norm", hidden=16, d=8, epochs=10, batch=32, lr=1e-2)
+    out = train_classifier(data, cfg)
+    assert out["config"] == cfg
     assert not out["diverged"]
     losses = [h["loss"] for h in out["history"]]
     assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
@@ -78,8 +83,37 @@ def test_divergence_is_reported():
     x = r.standard_normal((64, 8)) * 3
     y = r.integers(0, 2, 64)
     data = Dataset(x, y, x, y, "noise")
-    out = train_classifier(data, "square", hidden=16, d=8, epochs=2, batch=32, c1=200.0)
+    out = train_classifier(data, FlowClassifierConfig(kind="square", hidden=16, d=8, epochs=2, batch=32, c1=200.0))
     assert out["diverged"] and out["diverged_at"] is not None
+
+
+def _blobs(n=40):
+    r = np.random.default_rng(0)
+    y = r.integers(0, 3, n)
+    x = r.standard_normal((3, 6))[y] + 0.3 * r.standard_normal((n, 6))
+    return Dataset(x, y, x, y, "blobs")
+
+
+def test_config_json_round_trip_and_validation():
+    cfg = FlowClassifierConfig(kind="plain", hidden=8, d=4, T=3.0)
+    assert FlowClassifierConfig.from_json(cfg.to_json()) == cfg
+    for bad, name in ((dict(kind="cubic"), "kind"), (dict(gradient="magic"), "gradient"),
+                      (dict(init="lecun"), "init"), (dict(batch=0), "batch"), (dict(lr=-1.0), "lr")):
+        with pytest.raises(ValueError, match=name):
+            FlowClassifierConfig(**bad)
+    with pytest.raises(TypeError, match="config"):
+        train_classifier(_blobs(), {"kind": "norm"})
+
+
+def test_checkpoint_of_another_learning_rate_is_refused(tmp_path):
+    data = _blobs()
+    cfg = FlowClassifierConfig(kind="norm", hidden=8, d=4, epochs=2, batch=20, lr=1e-3)
+    ck = str(tmp_path / "flow.npz")
+    first = train_classifier(data, cfg, checkpoint=ck)
+    again = train_classifier(data, cfg, checkpoint=ck)                    # same run: resumes, same result
+    assert all(np.array_equal(first["params"][k], again["params"][k]) for k in first["params"])
+    with pytest.raises(CheckpointError):
+        train_classifier(data, dataclasses.replace(cfg, lr=1.0), checkpoint=ck)
 
 
 def test_bad_inputs():

@@ -7,6 +7,7 @@ from hcref.ode.adjoint import discrete_adjoint
 from hcref.ode.fields import LinearField, TanhField
 from hcref.ode.integrators import odeint
 from hcref.ode.layerized import layer_jacobians, layerized_gradient
+from hcref.ode.options import SolverOptions
 
 
 def _rel(a, b):
@@ -23,8 +24,8 @@ def test_layerized_equals_discrete_adjoint(method, kind, rng):
     x = rng.standard_normal((2, 3))
     ts = [0.0, 0.25, 0.6, 1.0]
     dL = rng.standard_normal((4, 2, 3))
-    dz0, dp = discrete_adjoint(field, x, ts, p, dL, method, dt=0.1)
-    lz0, lp, terms = layerized_gradient(field, x, ts, p, dL, method, dt=0.1, return_terms=True)
+    dz0, dp = discrete_adjoint(field, x, ts, p, dL, SolverOptions(method, dt=0.1))
+    lz0, lp, terms = layerized_gradient(field, x, ts, p, dL, SolverOptions(method, dt=0.1), return_terms=True)
     assert _rel(dz0, lz0) < 1e-12
     for k in p:
         assert lp[k].shape == p[k].shape
@@ -38,7 +39,7 @@ def test_euler_layer_jacobian_is_identity_plus_eps_df(rng):
     field = TanhField(2, 3)
     p = field.init_params(rng)
     x = rng.standard_normal((2, 2))
-    _, traj = odeint(field, x, [0.0, 0.2], p, "euler", steps_per_interval=2, return_trajectory=True)
+    _, traj = odeint(field, x, [0.0, 0.2], p, SolverOptions("euler", steps_per_interval=2), return_trajectory=True)
     step = traj.steps[1]
     M, P = layer_jacobians(field, p, step, "euler")
     z = step.Ys[0][0]
@@ -53,7 +54,7 @@ def test_layerized_bad_input(rng):
     p = field.init_params(rng)
     x = rng.standard_normal((1, 2))
     with pytest.raises(ValueError, match="method"):
-        layerized_gradient(field, x, [0.0, 1.0], p, np.zeros((2, 1, 2)), "dopri5")
+        layerized_gradient(field, x, [0.0, 1.0], p, np.zeros((2, 1, 2)), SolverOptions("dopri5"))
     with pytest.raises(ValueError, match="dL_dzs"):
         layerized_gradient(field, x, [0.0, 1.0], p, np.zeros((3, 1, 2)))
     with pytest.raises(ValueError, match="ts"):
