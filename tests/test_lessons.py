@@ -11,7 +11,7 @@ from hcref.lessonkit import lesson_config, write_metrics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LESSONS = sorted(glob.glob(os.path.join(ROOT, "lessons", "[0-9][0-9]_*.py")))
-VERDICTS = {"reproduced", "not reproduced", "measured"}
+from hcref.lessonkit import VERDICTS  # noqa: E402
 
 
 def _numbers(v):
@@ -51,6 +51,9 @@ def test_lesson_quick_mode(path, tmp_path):
     for claim in metrics["claims"]:
         assert {"name", "measured", "claimed", "source", "verdict"} <= set(claim)
         assert claim["verdict"] in VERDICTS
+        assert "test" in claim, claim["name"]
+        if claim["verdict"] == "check":
+            assert claim["holds"], f"a correctness check failed: {claim['name']}"
         nums = list(_numbers(claim["measured"]))
         assert all(math.isfinite(x) for x in nums), claim
         assert not isinstance(claim["measured"], str) or claim["measured"] not in ("nan", "inf", "-inf"), claim
