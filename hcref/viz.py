@@ -1,7 +1,12 @@
-"""Figure helpers: the Agg backend (figures are saved, no window ever opens) and saving under a folder."""
+"""Figure helpers: the Agg backend (figures are saved, no window ever opens) and saving under a folder.
+
+In a notebook kernel :func:`save_figure` also shows the saved PNG inline, so a lesson run as a
+notebook shows each figure under the cell that made it.
+"""
 from __future__ import annotations
 
 import os
+import sys
 
 import matplotlib
 
@@ -11,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 __all__ = ["plt", "new_figure", "save_figure"]
 
 plt.rcParams.update({"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3,
-                     "axes.spines.top": False, "axes.spines.right": False, "font.size": 9})
+                     "axes.spines.top": False, "axes.spines.right": False, "font.size": 9, "legend.fontsize": 8})
 
 
 def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 4.2, height: float = 3.2, **kwargs):
@@ -26,4 +31,7 @@ def save_figure(fig, out_dir: str, name: str) -> str:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+    if "ipykernel" in sys.modules:          # inline in a notebook, exactly the saved file
+        from IPython.display import Image, display  # noqa: PLC0415
+        display(Image(filename=path))
     return path
