@@ -50,10 +50,12 @@ def affine_forward(x, params):
 
 def affine_backward(dy, cache: AffineCache):
     """Gradients of ``y = x @ W + b``: ``dx = dy W^T``, ``dW = x^T dy``, ``db = sum dy``."""
+    # BEGIN SOLUTION
     x, W = cache
     x2 = x.reshape(-1, x.shape[-1])
     dy2 = dy.reshape(-1, dy.shape[-1])
     return {"x": dy @ W.T, "W": x2.T @ dy2, "b": dy2.sum(axis=0)}
+    # END SOLUTION
 
 
 def init_affine(rng, d_in: int, d_out: int, *, scale: float | None = None, dtype="float64", like=None):
@@ -75,7 +77,9 @@ def relu_forward(x):
 
 
 def relu_backward(dy, cache: ActivationCache):
+    # BEGIN SOLUTION
     return {"x": dy * (cache.value > 0)}
+    # END SOLUTION
 
 
 def tanh_forward(x):
@@ -118,9 +122,11 @@ class SoftmaxCache(NamedTuple):
 
 def softmax_backward(dy, cache: SoftmaxCache):
     """Vector-Jacobian product of softmax: ``dx = y * (dy - <dy, y>)``."""
+    # BEGIN SOLUTION
     y, axis = cache
     xp = get_xp(y)
     return {"x": y * (dy - xp.sum(dy * y, axis=axis, keepdims=True))}
+    # END SOLUTION
 
 
 # ----------------------------------------------------------------------------- norms
@@ -261,4 +267,6 @@ def cross_entropy_forward(logits, labels):
 
 def cross_entropy_backward(dloss, cache: LossCache):
     """``dlogits = (softmax - onehot) / N``."""
+    # BEGIN SOLUTION
     return {"x": dloss * cache.scale * (cache.a - cache.b)}
+    # END SOLUTION

@@ -88,9 +88,11 @@ def layer_forward(x, params):
 
 def layer_backward(dh, cache: LayerCache):
     """Gradients of :func:`layer_forward`: ``{"x": (N, m), "W": (m, n)}``."""
+    # BEGIN SOLUTION
     dz = relu_backward(dh, cache.act)["x"]          # h = relu(z)
     g = affine_backward(dz, cache.affine)           # z = x @ W + 0
     return {"x": g["x"], "W": g["W"]}
+    # END SOLUTION
 
 
 def goodness(h):
@@ -127,7 +129,9 @@ def goodness_forward(h, *, theta: float = 0.0):
 
 def goodness_backward(dG, cache: GoodnessCache):
     """``dG/dh = 2 h`` (eq. 12 before the chain rule through the ReLU)."""
+    # BEGIN SOLUTION
     return {"h": 2.0 * dG * cache.h}
+    # END SOLUTION
 
 
 def layer_loss_and_grad(params, x_pos=None, x_neg=None, *, mode: str = "ff", theta: float = 0.0):
@@ -176,12 +180,14 @@ def local_gradient_closed_form(W, x_pos=None, x_neg=None, *, mode: str = "ff"):
     """
     if mode not in LOSS_MODES:
         raise ValueError(f"mode: expected one of {LOSS_MODES}, got {mode!r}")
+    # BEGIN SOLUTION
     h_neg, _ = layer_forward(x_neg, {"W": W})
     g = 2.0 * x_neg.T @ h_neg
     if mode == "ff":
         h_pos, _ = layer_forward(x_pos, {"W": W})
         g = g - 2.0 * x_pos.T @ h_pos
     return g
+    # END SOLUTION
 
 
 def sgd_step(params, x_pos=None, x_neg=None, *, lr: float, mode: str = "ff", theta: float = 0.0):

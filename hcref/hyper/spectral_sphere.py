@@ -99,6 +99,7 @@ def cayley_forward(a, *, m: int):
 
 def cayley_backward(dQ, cache: CayleyCache):
     """``dL/dA = -(I + A)^-T dQ (I + Q)^T``, projected on the free entries: returns ``{"x": da}``."""
+    # BEGIN SOLUTION
     xp = get_xp(dQ)
     Q, IpA, ImA, m = cache
     eye = xp.eye(m, dtype=Q.dtype)
@@ -107,6 +108,7 @@ def cayley_backward(dQ, cache: CayleyCache):
     GS = GA - xp.swapaxes(GA, -1, -2)                  # A = S - S^T
     r, c = xp.triu_indices(m, 1)
     return {"x": GS[..., r, c]}                         # S[..., r, c] = a
+    # END SOLUTION
 
 
 class SHCCache(NamedTuple):
@@ -152,6 +154,7 @@ def shc_forward(p, *, n: int):
 
 def shc_backward(dH, cache: SHCCache):
     """Gradient of :func:`shc_forward`: returns ``{"x": dp}``, shape (..., (n-1)(n-2) + (n-1))."""
+    # BEGIN SOLUTION
     xp = get_xp(dH)
     cu, cv, cs, U, n = cache
     QU, QV, s = cu.Q, cv.Q, cs.value
@@ -164,6 +167,7 @@ def shc_backward(dH, cache: SHCCache):
     da_v = cayley_backward(dQV, cv)["x"]
     dsig = tanh_backward(ds, cs)["x"]                              # s = tanh(sigma)
     return {"x": xp.concatenate([da_u, da_v, dsig], axis=-1)}
+    # END SOLUTION
 
 
 def shc_params_for_diagonal(n: int, diag: float, *, like=None, dtype="float64"):

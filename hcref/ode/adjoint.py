@@ -48,6 +48,7 @@ def step_vjp(field, params, step, tab, a_next):
     -------
     a_prev : array (N, d), ``dL/dz``;  dparams : dict, this step's ``a'^T dz'/dtheta`` (local partial)
     """
+    # BEGIN SOLUTION
     h, s = step.h, len(tab.b)
     g_Y = [None] * s
     dparams = {}
@@ -68,6 +69,7 @@ def step_vjp(field, params, step, tab, a_next):
         if g is not None:
             a_prev = a_prev + g
     return a_prev, dparams
+    # END SOLUTION
 
 
 def _check_dL(dL_dzs, T, z0):
@@ -155,10 +157,12 @@ def continuous_adjoint(field, z0, ts, params, dL_dzs, method="rk4", dt=None, *, 
     n_evals = [0]
 
     def rhs(y, t):
+        # BEGIN SOLUTION
         z, a = y[0], y[1]
         n_evals[0] += 1
         a_z, a_p = field.vjp(z, t, params, a)
         return (field.f(z, t, params), -a_z, *[-a_p[k] for k in keys])
+        # END SOLUTION
 
     z_error = []
 
