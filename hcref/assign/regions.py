@@ -67,7 +67,7 @@ def find_regions(source: str, path: str = "<source>") -> list:
             if open_at is None:
                 raise ValueError(f"{path}:{i}: {END} without {BEGIN}")
             begin, indent = open_at
-            holders = [f for f in funcs if f[1] < begin and f[2] >= i]
+            holders = [f for f in funcs if f[1] < begin <= f[2]]
             if not holders:
                 raise ValueError(f"{path}:{begin}: a solution region must lie inside a function")
             name = max(holders, key=lambda f: f[1])[0]

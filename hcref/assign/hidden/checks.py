@@ -64,7 +64,12 @@ class Partial:
         frac = self.passed / self.total
         msg = f"{self.passed}/{self.total} checks passed"
         if self.failures:
-            msg += "; " + "; ".join(self.failures[:3]) + (" ..." if len(self.failures) > 3 else "")
+            groups = {}
+            for f in self.failures:
+                label, _, detail = f.partition(": ")
+                groups.setdefault(detail, []).append(label)
+            parts = [f"{', '.join(labels)}: {detail}" for detail, labels in list(groups.items())[:3]]
+            msg += "; " + "; ".join(parts) + (" ..." if len(groups) > 3 else "")
         return frac, msg
 
 
@@ -185,10 +190,11 @@ def standard_tests(aid: str, spec, *, ref_points=4, fd_points=3, contract_points
             dout = random_like(ctx.rng, out)
             got = {}
 
-            def run():
+            try:
                 got["g"] = spec.backward(ctx.student, copy_arrays(dout), spec.forward(ctx.student, case)[1], case)
-                return True, ""
-            if not p.check(f"case {i} backward runs", run):
+            except Exception as exc:      # counts as every finite-difference check of this case failing
+                for name in spec.fd_inputs(case):
+                    p.check(f"case {i} d/d{name}", lambda: (False, _describe(exc)))
                 continue
             for name in spec.fd_inputs(case):
                 def loss(v, name=name):
@@ -211,6 +217,8 @@ def standard_tests(aid: str, spec, *, ref_points=4, fd_points=3, contract_points
             return True, ""
         if not p.check("backward runs", run):
             return p.result()
+        if not all_finite(got["g"]):
+            return 0.0, "NaN or infinite values in the returned gradients"
         out_r, cache_r = spec.forward(ctx.ref, case)
         want = spec.backward(ctx.ref, dout, cache_r, case)
         p.check("shapes", lambda: _shapes(got["g"], want))
@@ -221,6 +229,17 @@ def standard_tests(aid: str, spec, *, ref_points=4, fd_points=3, contract_points
     return [HiddenTest(f"{aid}: matches the reference on fresh random inputs", ref_points, t_ref),
             HiddenTest(f"{aid}: agrees with finite differences", fd_points, t_fd),
             HiddenTest(f"{aid}: shapes; inputs and cache not modified", contract_points, t_contract)]
+
+
+def all_finite(obj) -> bool:
+    """No NaN or infinity in any array of ``obj`` (dicts, tuples and lists are searched)."""
+    if isinstance(obj, dict):
+        return all(all_finite(v) for v in obj.values())
+    if isinstance(obj, (tuple, list)):
+        return all(all_finite(v) for v in obj)
+    if hasattr(obj, "dtype") and getattr(obj.dtype, "kind", "") in "fc":
+        return _finite(obj)
+    return True
 
 
 def random_like(rng, out):

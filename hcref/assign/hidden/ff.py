@@ -115,5 +115,5 @@ def tests_ff_theorem_terms():
 
     return [HiddenTest(f"{aid}: matches the reference on fresh random inputs", 4, t_ref),
             HiddenTest(f"{aid}: A_i and B_i agree with their definitions (eq. 6 and 8)", 3, t_def),
-            HiddenTest(f"{aid}: shapes; inputs not modified", 1, t_contract),
-            vector_test(aid, ("ff_theorem_terms_small_batch",))]
+            HiddenTest(f"{aid}: shapes; inputs not modified", 1, t_contract)]
+    # (the reference vectors of ff.theorem_terms are computed independently of batch_sums: not used here)
