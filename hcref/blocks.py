@@ -53,10 +53,12 @@ def affine_forward(x, params):
 
 def affine_backward(dy, cache: AffineCache):
     """VJP of ``y = x @ W + b``: ``dx = dy W^T``, ``dW = x^T dy``, ``db = sum_rows dy``."""
+    # BEGIN SOLUTION
     x, W = cache
     x2 = x.reshape(-1, x.shape[-1])
     dy2 = dy.reshape(-1, dy.shape[-1])
     return {"x": dy @ W.T, "W": x2.T @ dy2, "b": dy2.sum(axis=0)}
+    # END SOLUTION
 
 
 def init_affine(rng, d_in: int, d_out: int, *, scale: float | None = None, dtype="float64", like=None):
@@ -79,7 +81,9 @@ def relu_forward(x):
 
 def relu_backward(dy, cache: ActivationCache):
     """VJP of ``y = relu(x)``: ``dx = dy * 1[x > 0]``."""
+    # BEGIN SOLUTION
     return {"x": dy * (cache.value > 0)}
+    # END SOLUTION
 
 
 def tanh_forward(x):
@@ -122,9 +126,11 @@ class SoftmaxCache(NamedTuple):
 
 def softmax_backward(dy, cache: SoftmaxCache):
     """VJP of ``y = softmax(x)``: ``dx = y * (dy - <dy, y>)`` (inner product along ``axis``)."""
+    # BEGIN SOLUTION
     y, axis = cache
     xp = get_xp(y)
     return {"x": y * (dy - xp.sum(dy * y, axis=axis, keepdims=True))}
+    # END SOLUTION
 
 
 # ----------------------------------------------------------------------------- norms
@@ -290,4 +296,6 @@ def cross_entropy_forward(logits, labels):
 
 def cross_entropy_backward(dloss, cache: CrossEntropyCache):
     """VJP of the mean cross-entropy: ``dlogits = dloss (softmax(logits) - onehot) / N``."""
+    # BEGIN SOLUTION
     return {"logits": dloss * cache.scale * (cache.probs - cache.onehot)}
+    # END SOLUTION

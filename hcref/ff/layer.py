@@ -89,9 +89,11 @@ def layer_forward(x, params):
 
 def layer_backward(dh, cache: LayerCache):
     """VJP of ``h = relu(x W)``: ``dz = dh * 1[z > 0]``, ``dx = dz W^T`` (N, m), ``dW = x^T dz`` (m, n)."""
+    # BEGIN SOLUTION
     dz = relu_backward(dh, cache.act)["x"]          # h = relu(z)
     g = affine_backward(dz, cache.affine)           # z = x @ W + 0
     return {"x": g["x"], "W": g["W"]}
+    # END SOLUTION
 
 
 def goodness(h):
@@ -128,7 +130,9 @@ def goodness_forward(h, *, theta: float = 0.0):
 
 def goodness_backward(dG, cache: GoodnessCache):
     """``dG/dh = 2 h`` (eq. 12 before the chain rule through the ReLU)."""
+    # BEGIN SOLUTION
     return {"h": 2.0 * dG * cache.h}
+    # END SOLUTION
 
 
 def layer_loss_and_grad(params, x_pos=None, x_neg=None, *, mode: str = "ff", theta: float = 0.0):
@@ -175,12 +179,14 @@ def local_gradient_closed_form(W, x_pos=None, x_neg=None, *, mode: str = "ff"):
     drops the positive term. Shapes as in :func:`layer_loss_and_grad`.
     """
     check_choice(mode, "mode", LOSS_MODES)
+    # BEGIN SOLUTION
     h_neg, _ = layer_forward(x_neg, {"W": W})
     g = 2.0 * x_neg.T @ h_neg
     if mode == "ff":
         h_pos, _ = layer_forward(x_pos, {"W": W})
         g = g - 2.0 * x_pos.T @ h_pos
     return g
+    # END SOLUTION
 
 
 def sgd_step(params, x_pos=None, x_neg=None, *, lr: float, mode: str = "ff", theta: float = 0.0):

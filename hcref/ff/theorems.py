@@ -80,6 +80,7 @@ def pairwise_terms(h_i, h_k, x_i, x_k, *, use_cosine: bool = True) -> dict:
         ``cos_x`` = cos(x_k, x_i) (or ``x_k . x_i`` when ``use_cosine`` is False).
     """
     _check_pairs(h_i, h_k, x_i, x_k)
+    # BEGIN SOLUTION
     xp = get_xp(h_i)
     M = (h_i > 0).astype(h_i.dtype)
     _, n_i = l1_l2(h_i)
@@ -87,6 +88,7 @@ def pairwise_terms(h_i, h_k, x_i, x_k, *, use_cosine: bool = True) -> dict:
     return {"l1": M @ h_k.T, "l2": xp.sqrt(M @ (h_k * h_k).T),
             "l2cos": dot / xp.where(n_i > 0, n_i, 1.0)[:, None],
             "cos_x": _unit_rows(x_i, use_cosine) @ _unit_rows(x_k, use_cosine).T}
+    # END SOLUTION
 
 
 def batch_sums(h_i, h_k, x_i, x_k, *, use_cosine: bool = True):
@@ -102,6 +104,7 @@ def batch_sums(h_i, h_k, x_i, x_k, *, use_cosine: bool = True):
     ``seeds/004_ad95802844a45d54.txt``, eq. (6) and (8), by the matrix products of the module notes.
     """
     _check_pairs(h_i, h_k, x_i, x_k)
+    # BEGIN SOLUTION
     xp = get_xp(h_i)
     C = _unit_rows(x_i, use_cosine) @ _unit_rows(x_k, use_cosine).T      # cos(x_k, x_i)
     M = (h_i > 0).astype(h_i.dtype)
@@ -109,6 +112,7 @@ def batch_sums(h_i, h_k, x_i, x_k, *, use_cosine: bool = True):
     A = xp.sum((M @ h_k.T) * C, axis=1)                                   # ||h_k * m_i||_1 = m_i . h_k
     B = xp.sum((h_i @ h_k.T) * C, axis=1) / xp.where(n_i > 0, n_i, 1.0)   # h_i . h_k / ||h_i||
     return A, B
+    # END SOLUTION
 
 
 def _assemble(h, a, b, *, theorem: int, A=None, B=None) -> TheoremTerms:

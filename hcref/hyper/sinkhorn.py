@@ -99,6 +99,7 @@ def sinkhorn_backward_unrolled(dR, cache: SinkhornCache):
     columns, every column of ``dlogits`` sums to zero (a column shift of the logits
     changes nothing).
     """
+    # BEGIN SOLUTION
     xp = get_xp(dR)
     dL = dR * cache.R                                  # R = exp(L_last)
     for k in range(len(cache.normalised) - 1, -1, -1):
@@ -106,16 +107,19 @@ def sinkhorn_backward_unrolled(dR, cache: SinkhornCache):
         # L' = L - lse_axis(L)  =>  dL = dL' - exp(L') * sum_axis(dL')
         dL = dL - cache.normalised[k] * xp.sum(dL, axis=axis, keepdims=True)
     return {"logits": dL}
+    # END SOLUTION
 
 
 def _implicit_system(R, GR, xp):
     """``K = [[I, R], [R^T, I]]`` and the right-hand side ``[(G*R) 1; (G*R)^T 1]``."""
+    # BEGIN SOLUTION
     n = R.shape[-1]
     eye = xp.broadcast_to(xp.eye(n, dtype=R.dtype), R.shape)
     K = xp.concatenate([xp.concatenate([eye, R], axis=-1),
                         xp.concatenate([xp.swapaxes(R, -1, -2), eye], axis=-1)], axis=-2)
     rhs = xp.concatenate([xp.sum(GR, axis=-1), xp.sum(GR, axis=-2)], axis=-1)
     return K, rhs
+    # END SOLUTION
 
 
 def _solve_gauge(K, rhs, xp):
@@ -170,6 +174,7 @@ def sinkhorn_backward_implicit(dR, cache: SinkhornCache, *, solver: str = "gauge
     the near-null direction gets amplified.)
     """
     check_choice(solver, "solver", IMPLICIT_SOLVERS)
+    # BEGIN SOLUTION
     R = cache.R
     xp = get_xp(R)
     n = R.shape[-1]
@@ -186,6 +191,7 @@ def sinkhorn_backward_implicit(dR, cache: SinkhornCache, *, solver: str = "gauge
         sol = _solve_cg(K, rhs, xp)
     u, v = sol[..., :n], sol[..., n:]
     return {"logits": (dR - u[..., :, None] - v[..., None, :]) * R}
+    # END SOLUTION
 
 
 def sinkhorn_backward(dR, cache: SinkhornCache):

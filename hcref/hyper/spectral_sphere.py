@@ -102,6 +102,7 @@ def cayley_backward(dQ, cache: CayleyCache):
 
     VJP: ``G_A = -(I + A)^-T dQ (I + Q)^T``, then ``da = (G_A - G_A^T)`` at the free entries of ``S``.
     """
+    # BEGIN SOLUTION
     xp = get_xp(dQ)
     Q, IpA, ImA, m = cache
     eye = xp.eye(m, dtype=Q.dtype)
@@ -110,6 +111,7 @@ def cayley_backward(dQ, cache: CayleyCache):
     GS = GA - xp.swapaxes(GA, -1, -2)                  # A = S - S^T
     r, c = xp.triu_indices(m, 1)
     return {"a": GS[..., r, c]}                         # S[..., r, c] = a
+    # END SOLUTION
 
 
 class SHCCache(NamedTuple):
@@ -159,6 +161,7 @@ def shc_backward(dH, cache: SHCCache):
     VJP: ``G_M = U^T dH U``; ``dQ_U = G_M Q_V diag(s)``, ``dQ_V = G_M^T Q_U diag(s)``,
     ``ds = diag(Q_U^T G_M Q_V)``; then the Cayley and tanh backwards give ``dp``.
     """
+    # BEGIN SOLUTION
     xp = get_xp(dH)
     cu, cv, cs, U = cache.cayley_U, cache.cayley_V, cache.singular, cache.helmert
     QU, QV, s = cu.Q, cv.Q, cs.value
@@ -171,6 +174,7 @@ def shc_backward(dH, cache: SHCCache):
     da_v = cayley_backward(dQV, cv)["a"]
     dsig = tanh_backward(ds, cs)["x"]                              # s = tanh(sigma)
     return {"p": xp.concatenate([da_u, da_v, dsig], axis=-1)}
+    # END SOLUTION
 
 
 def shc_params_for_diagonal(n: int, diag: float, *, like=None, dtype="float64"):

@@ -167,6 +167,7 @@ def _sweep(B_L, cache: LeakyCache, keep_B: bool = False):
     ``-(1/lambda) dC/dA_L`` it yields the paper's ``B_l`` and seeded with an upstream gradient
     it yields plain adjoints ``dOut/dA_l``.
     """
+    # BEGIN SOLUTION
     A, S, W, rho, Lt = cache.A, cache.S, cache.W, cache.rho, cache.L_tilde
     xp = get_xp(B_L)
     L, w, N = W.shape[0], W.shape[1], A.shape[2]
@@ -194,6 +195,7 @@ def _sweep(B_L, cache: LeakyCache, keep_B: bool = False):
         if keep_B:
             Bs[l - 1] = B
     return B, M, Bs
+    # END SOLUTION
 
 
 def leaky_backward(dout, cache: LeakyCache):

@@ -148,11 +148,13 @@ def project_simplex_backward(dalpha, cache: ProjectionCache):
     -------
     dict with ``mu`` : array, shape (..., H)
     """
+    # BEGIN SOLUTION
     xp = get_xp(dalpha)
     s = cache.support
     # alpha = max(u - tau, 0), tau = (sum_S mu - 1) / |S|  =>  d alpha_S = d mu_S - mean_S(d mu) 1
     mean_S = xp.sum(xp.where(s, dalpha, 0.0), axis=-1, keepdims=True) / cache.size
     return {"mu": xp.where(s, dalpha - mean_S, 0.0)}
+    # END SOLUTION
 
 
 class SoftmaxWeightsCache(NamedTuple):

@@ -197,6 +197,7 @@ def stack_state_gradients(dout, cache: StackCache):
     dstates : array, shape (L+1, N, D)
         ``dstates[l] = dL/dx_l`` summed over every path from ``x_l`` to the output.
     """
+    # BEGIN SOLUTION
     states = cache.states
     xp = get_xp(states)
     L = states.shape[0] - 1
@@ -231,6 +232,7 @@ def stack_state_gradients(dout, cache: StackCache):
     grads["mu"] = (mixing_weights_backward(dalpha_all, cache.w_cache)["mu"] if cache.w_cache is not None
                    else dalpha_all)
     return grads, dstates
+    # END SOLUTION
 
 
 def stack_backward(dout, cache: StackCache):

@@ -48,6 +48,7 @@ def step_vjp(field, params, step, tab, a_next):
     -------
     a_prev : array (N, d), ``dL/dz``;  dparams : dict, this step's ``a'^T dz'/dtheta`` (local partial)
     """
+    # BEGIN SOLUTION
     h, s = step.h, len(tab.b)
     g_Y = [None] * s
     dparams = {}
@@ -68,6 +69,7 @@ def step_vjp(field, params, step, tab, a_next):
         if g is not None:
             a_prev = a_prev + g
     return a_prev, dparams
+    # END SOLUTION
 
 
 def _check_dL(dL_dzs, T, z0):
@@ -153,9 +155,11 @@ def continuous_adjoint(field, z0, ts, params, dL_dzs, options: SolverOptions = S
     xp = get_xp(z0)
 
     def augmented_rhs(y, t):
+        # BEGIN SOLUTION
         z, a = y[0], y[1]
         a_z, a_p = field.vjp(z, t, params, a)
         return (field.f(z, t, params), -a_z, *[-a_p[k] for k in keys])
+        # END SOLUTION
 
     solver = IntervalSolver(augmented_rhs, options)
     z, a = zs[-1], dL_dzs[-1]
@@ -172,6 +176,8 @@ def continuous_adjoint(field, z0, ts, params, dL_dzs, options: SolverOptions = S
     if return_info:
         return a, dparams, {"z_error": z_error, "n_evals_backward": solver.n_evals}
     return a, dparams
+
+
 # ----------------------------------------------------------------------------- contract pair
 class ODECache(NamedTuple):
     """What :func:`ode_backward` needs from :func:`ode_forward`."""

@@ -59,6 +59,7 @@ def _phi(f, kind, c1):
 
 def _hess_phi(du, cache: EnergyCache):
     """``Hess phi(f) du`` per row (the Hessian is symmetric)."""
+    # BEGIN SOLUTION
     xp = get_xp(du)
     c1 = cache.c1
     if cache.kind == "norm":
@@ -69,6 +70,7 @@ def _hess_phi(du, cache: EnergyCache):
     if cache.kind == "square":
         return 2.0 * c1 * du
     return 2.0 * c1 * du.sum(axis=1, keepdims=True) * xp.ones_like(du)
+    # END SOLUTION
 
 
 def energy_forward(x, params, *, kind: str = "norm", c1: float = 5.0, check: bool = True):
@@ -142,6 +144,7 @@ def energy_field_vjp(a, cache: EnergyCache):
     flow needs ``a^T d(grad E)/dx`` and ``a^T d(grad E)/dtheta``, i.e. Hessian-vector products of
     ``E``; ReLU contributes no second derivative (``m`` piecewise constant), ``phi`` does.
     """
+    # BEGIN SOLUTION
     W1, W2 = cache.mlp.c1.W, cache.mlp.c2.W
     u, mask = cache.dphi_df, cache.relu_mask
     # forward, in rows:  r = u W2^T;  s = r * m;  g = s W1^T;  F = -g
@@ -155,6 +158,7 @@ def energy_field_vjp(a, cache: EnergyCache):
     df = _hess_phi(du, cache)                     # u = dphi/df(f)
     gf = mlp_backward(df, cache.mlp)              # f = relu(x W1 + b1) W2 + b2
     return {"x": gf["x"], "W1": gf["W1"] + dW1, "b1": gf["b1"], "W2": gf["W2"] + dW2, "b2": gf["b2"]}
+    # END SOLUTION
 
 
 def init_network(rng, d: int, hidden: int, *, scheme: str = "he", like=None):
