@@ -20,12 +20,12 @@ from hcref.assign.make import make, repo_root  # noqa: E402
 # one mutation per assignment: (file, original text, mutated text)
 MUTATIONS = {
     "affine-relu-backward": ("hcref/blocks.py", '"b": dy2.sum(axis=0)}', '"b": -dy2.sum(axis=0)}'),
-    "softmax-cross-entropy-backward": ("hcref/blocks.py", "dloss * cache.scale * (cache.a - cache.b)",
-                                       "dloss * cache.scale * (cache.b - cache.a)"),
+    "softmax-cross-entropy-backward": ("hcref/blocks.py", "dloss * cache.scale * (cache.probs - cache.onehot)",
+                                       "dloss * cache.scale * (cache.onehot - cache.probs)"),
     "simplex-projection-vjp": ("hcref/mixing/simplex.py", "dalpha - mean_S, 0.0", "mean_S - dalpha, 0.0"),
     "history-stack-backward": ("hcref/mixing/stack.py", "dstates[l] += suffix", "dstates[l] += g"),
-    "sinkhorn-unrolled-backward": ("hcref/hyper/sinkhorn.py", "range(len(cache.E) - 1, -1, -1)",
-                                   "range(len(cache.E) - 1, 1, -1)"),
+    "sinkhorn-unrolled-backward": ("hcref/hyper/sinkhorn.py", "range(len(cache.normalised) - 1, -1, -1)",
+                                   "range(len(cache.normalised) - 1, 1, -1)"),
     "sinkhorn-implicit-backward": ("hcref/hyper/sinkhorn.py", "(dR - u[..., :, None] - v[..., None, :]) * R",
                                    "(dR - u[..., None, :] - v[..., :, None]) * R"),
     "shc-cayley-backward": ("hcref/hyper/spectral_sphere.py", "dQ @ xp.swapaxes(eye + Q, -1, -2)",

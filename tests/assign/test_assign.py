@@ -118,8 +118,8 @@ MUTATIONS = [  # (assignment, file, original, mutated): sign flip, missing 2, tr
      'return {"mu": xp.where(s, mean_S - dalpha, 0.0)}'),
     ("ff-local-update", "hcref/ff/layer.py", 'return {"h": 2.0 * dG * cache.h}', 'return {"h": dG * cache.h}'),
     ("shc-cayley-backward", "hcref/hyper/spectral_sphere.py", "dQ @ xp.swapaxes(eye + Q, -1, -2)", "dQ @ (eye + Q)"),
-    ("sinkhorn-unrolled-backward", "hcref/hyper/sinkhorn.py", "for k in range(len(cache.E) - 1, -1, -1):",
-     "for k in range(len(cache.E) - 1, 1, -1):"),
+    ("sinkhorn-unrolled-backward", "hcref/hyper/sinkhorn.py", "for k in range(len(cache.normalised) - 1, -1, -1):",
+     "for k in range(len(cache.normalised) - 1, 1, -1):"),
 ]
 
 

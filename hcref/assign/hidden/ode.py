@@ -19,24 +19,29 @@ def _ode_make(methods, dts):
     return make
 
 
+def _options(get, case):
+    """The solver options of a case (method and step) in the student's package."""
+    return get("ode.options").SolverOptions(case["method"], dt=case["dt"])
+
+
 def _ode_forward(get, case, override=None):
     v = merged(case, override)
     field = get("ode.fields").TanhField(case["d"], case["H"])
     params = {k: v[k] for k in _FIELD_KEYS}
-    zs = get("ode.integrators").odeint(field, v["z0"], case["ts"], params, case["method"], case["dt"])
+    zs = get("ode.integrators").odeint(field, v["z0"], case["ts"], params, _options(get, case))
     return zs, (field, v["z0"], params)
 
 
 def _discrete(get, dout, cache, case):
     field, z0, params = cache
-    dz0, dp = get("ode.adjoint").discrete_adjoint(field, z0, case["ts"], params, dout, case["method"], case["dt"])
+    dz0, dp = get("ode.adjoint").discrete_adjoint(field, z0, case["ts"], params, dout, _options(get, case))
     return {"z0": dz0, **dp}
 
 
 def _continuous(get, dout, cache, case):
     field, z0, params = cache
-    dz0, dp = get("ode.adjoint").continuous_adjoint(field, z0, case["ts"], params, dout, case["method"],
-                                                    case["dt"])
+    dz0, dp = get("ode.adjoint").continuous_adjoint(field, z0, case["ts"], params, dout,
+                                                    _options(get, case))
     return {"z0": dz0, **dp}
 
 
