@@ -26,6 +26,7 @@ pseudo-inverse). ``gamma -> 0`` gives the paper's ``||M||_K = ||M sigma(A)^+||_F
 from __future__ import annotations
 
 from ..backend import get_xp, as_float_array, check_shape
+from ..config import check_choice
 from .network import sigma
 
 __all__ = ["hamiltonian", "rescaled_hamiltonian", "k_norm_sq", "cost_of_identity", "stable_rank",
@@ -74,16 +75,16 @@ def _kernel(A, bias: bool):
     return K
 
 
+#: how the ridge gamma of the stable cost of identity scales: gamma0 ||sigma(A)||_op^2, gamma0 ||K||_op^2, gamma0
+GAMMA_SCALES = ("sigma_op_squared", "K_op_squared", "absolute")
+
+
 def _gamma(K, gamma0: float, scale: str):
     xp = get_xp(K)
-    if scale == "absolute":
+    if check_choice(scale, "gamma_scale", GAMMA_SCALES) == "absolute":
         return gamma0
     op = float(xp.linalg.eigvalsh(K)[-1])                     # ||K||_op = ||sigma(A)||_op^2
-    if scale == "sigma_op_squared":
-        return gamma0 * op
-    if scale == "K_op_squared":
-        return gamma0 * op * op
-    raise ValueError(f"gamma_scale: expected 'sigma_op_squared', 'K_op_squared' or 'absolute', got {scale!r}")
+    return gamma0 * op if scale == "sigma_op_squared" else gamma0 * op * op
 
 
 def k_norm_sq(M, K, gamma: float):
