@@ -24,26 +24,27 @@ __all__ = ["SGD", "Adam", "Nadam", "LBFGS", "make_optimizer"]
 
 def _check_finite(value, name: str, low: float | None = None, high: float | None = None,
                   low_open: bool = False, high_open: bool = True) -> float:
-    """``float(value)`` when it is finite and inside the interval; else a ``ValueError`` naming ``name``."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}") from None
+    """``float(value)`` when it is a finite real inside the interval from ``low`` to ``high``
+    (open or closed ends); else a ``ValueError`` (``TypeError`` for a non-number) naming ``name``."""
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) or hasattr(value, "__float__")):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
+    v = float(value)
     lo_ok = low is None or (v > low if low_open else v >= low)
     hi_ok = high is None or (v < high if high_open else v <= high)
     if not (math.isfinite(v) and lo_ok and hi_ok):
-        lo = "" if low is None else ("(" if low_open else "[") + f"{low:g}, "
-        hi = "" if high is None else f"{high:g}" + (")" if high_open else "]")
-        where = f" in {lo}{hi}" if (lo or hi) else ""
-        raise ValueError(f"{name}: expected a finite number{where}, got {value!r}")
+        bounds = []
+        if low is not None:
+            bounds.append(f"{'>' if low_open else '>='} {low:g}")
+        if high is not None:
+            bounds.append(f"{'<' if high_open else '<='} {high:g}")
+        raise ValueError(f"{name}: expected a finite number{' ' + ' and '.join(bounds) if bounds else ''}, "
+                         f"got {value!r}")
     return v
 
 
 class _Optimizer:
     def __init__(self, lr: float):
-        if not (isinstance(lr, (int, float)) or hasattr(lr, "item")) or not lr > 0 or not math.isfinite(lr):
-            raise ValueError(f"lr: expected a positive, finite learning rate, got {lr!r}")
-        self.lr = float(lr)
+        self.lr = _check_finite(lr, "lr", 0.0, low_open=True)     # a positive, finite learning rate
         self.t = 0
         self.slots: dict[str, dict] = {}
 
@@ -95,7 +96,7 @@ class Adam(_Optimizer):
         super().__init__(lr)
         self.beta1 = _check_finite(beta1, "beta1", 0.0, 1.0)
         self.beta2 = _check_finite(beta2, "beta2", 0.0, 1.0)
-        self.eps = _check_finite(eps, "eps", 0.0, low_open=True, high_open=False)
+        self.eps = _check_finite(eps, "eps", 0.0, low_open=True)
 
     def _moments(self, k, p, g):
         m = self.beta1 * self._slot("m", k, p) + (1 - self.beta1) * g
