@@ -9,19 +9,42 @@ and never mutates the arrays it is given.
   ``p <- p - lr mhat / (sqrt(vhat) + eps)`` with bias corrections ``mhat = m / (1-b1^t)``, ``vhat = v / (1-b2^t)``.
 * Nadam (Dozat 2016), in the form Keras uses without momentum decay:
   ``p <- p - lr (b1 mhat + (1-b1) g / (1-b1^t)) / (sqrt(vhat) + eps)``.
+* L-BFGS (Nocedal & Wright, Numerical Optimization, 2nd ed., Algorithm 7.4 with a backtracking
+  Armijo line search, Algorithm 3.1): full-batch, it evaluates the objective itself.
 """
 from __future__ import annotations
 
-from .backend import get_xp, to_numpy, asarray
+import math
 
-__all__ = ["SGD", "Adam", "Nadam", "make_optimizer"]
+from .backend import get_xp, to_numpy, asarray
+from .config import check_choice
+
+__all__ = ["SGD", "Adam", "Nadam", "LBFGS", "make_optimizer"]
+
+
+def _check_finite(value, name: str, low: float | None = None, high: float | None = None,
+                  low_open: bool = False, high_open: bool = True) -> float:
+    """``float(value)`` when it is a finite real inside the interval from ``low`` to ``high``
+    (open or closed ends); else a ``ValueError`` (``TypeError`` for a non-number) naming ``name``."""
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) or hasattr(value, "__float__")):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
+    v = float(value)
+    lo_ok = low is None or (v > low if low_open else v >= low)
+    hi_ok = high is None or (v < high if high_open else v <= high)
+    if not (math.isfinite(v) and lo_ok and hi_ok):
+        bounds = []
+        if low is not None:
+            bounds.append(f"{'>' if low_open else '>='} {low:g}")
+        if high is not None:
+            bounds.append(f"{'<' if high_open else '<='} {high:g}")
+        raise ValueError(f"{name}: expected a finite number{' ' + ' and '.join(bounds) if bounds else ''}, "
+                         f"got {value!r}")
+    return v
 
 
 class _Optimizer:
     def __init__(self, lr: float):
-        if not lr > 0:
-            raise ValueError(f"lr: expected a positive learning rate, got {lr}")
-        self.lr = float(lr)
+        self.lr = _check_finite(lr, "lr", 0.0, low_open=True)     # a positive, finite learning rate
         self.t = 0
         self.slots: dict[str, dict] = {}
 
@@ -58,7 +81,7 @@ class _Optimizer:
 class SGD(_Optimizer):
     def __init__(self, lr: float = 1e-2, momentum: float = 0.0):
         super().__init__(lr)
-        self.momentum = float(momentum)
+        self.momentum = _check_finite(momentum, "momentum")
 
     def _update(self, k, p, g):
         if self.momentum == 0.0:
@@ -71,7 +94,9 @@ class SGD(_Optimizer):
 class Adam(_Optimizer):
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         super().__init__(lr)
-        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self.beta1 = _check_finite(beta1, "beta1", 0.0, 1.0)
+        self.beta2 = _check_finite(beta2, "beta2", 0.0, 1.0)
+        self.eps = _check_finite(eps, "eps", 0.0, low_open=True)
 
     def _moments(self, k, p, g):
         m = self.beta1 * self._slot("m", k, p) + (1 - self.beta1) * g
@@ -93,9 +118,119 @@ class Nadam(Adam):
         return p - self.lr * mbar / denom
 
 
+def _dot(a: dict, b: dict) -> float:
+    """``sum_k <a[k], b[k]>`` over the keys of ``a``."""
+    return sum(float(get_xp(a[k]).sum(a[k] * b[k])) for k in a)
+
+
+class LBFGS:
+    """Full-batch L-BFGS on dicts of arrays, with a backtracking Armijo line search.
+
+    Parameters
+    ----------
+    objective : callable
+        ``objective(params) -> (loss, grads, aux)``: the loss (float), its gradient (a dict with
+        the keys and shapes of ``params``) and anything else the caller wants back (kept in
+        :attr:`last`, e.g. a metrics dict; ``None`` is fine).
+    memory : int
+        Number of ``(s, y)`` pairs kept (``m`` of the two-loop recursion), >= 1.
+    c1 : float
+        Armijo constant in (0, 1): accept ``t`` when ``f(p + t d) <= f(p) + c1 t <g, d>``.
+    shrink : float
+        Backtracking factor in (0, 1) applied to ``t`` (which starts at 1).
+    max_backtrack : int
+        Line-search trials before the step is given up (>= 1).
+
+    Notes
+    -----
+    Nocedal & Wright, Numerical Optimization (2nd ed.), Algorithm 7.4 (two-loop recursion for
+    ``d = -H g``, initial scaling ``H_0 = <s, y>/<y, y> I``, eq. 7.20) and Algorithm 3.1 (backtracking).
+    The first step (no pairs yet) has unit length along ``-g``. A pair is kept only when
+    ``<s, y> > 1e-12 ||s|| ||y||`` (the curvature condition keeps ``H`` positive definite). When no
+    decrease is found the memory is reset; when that happens along ``-g`` itself the optimiser
+    has converged (:attr:`stalled`) and returns its parameters unchanged from then on.
+    Parameters whose gradient is identically zero never move. ``step(params, grads)`` and
+    ``state_dict`` follow the interface of the other optimisers; :attr:`last` holds
+    ``(loss, grads, aux)`` at the returned point so that the caller can reuse them.
+    """
+
+    def __init__(self, objective, memory: int = 20, c1: float = 1e-4, shrink: float = 0.5,
+                 max_backtrack: int = 40):
+        if not callable(objective):
+            raise TypeError(f"objective: expected a callable params -> (loss, grads, aux), got {type(objective).__name__}")
+        for name, v in (("memory", memory), ("max_backtrack", max_backtrack)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}: expected a positive integer, got {v!r}")
+        self.objective = objective
+        self.memory, self.max_backtrack = memory, max_backtrack
+        self.c1 = _check_finite(c1, "c1", 0.0, 1.0, low_open=True)
+        self.shrink = _check_finite(shrink, "shrink", 0.0, 1.0, low_open=True)
+        self.t, self.lr, self.pairs, self.last, self.stalled = 0, 1.0, [], None, False
+
+    def direction(self, g: dict) -> dict:
+        """``-H g`` by the two-loop recursion over the stored pairs (Algorithm 7.4)."""
+        q = dict(g)
+        alphas = []
+        for s, y in reversed(self.pairs):
+            a = _dot(s, q) / _dot(y, s)
+            alphas.append(a)
+            q = {k: q[k] - a * y[k] for k in q}
+        if self.pairs:
+            s, y = self.pairs[-1]
+            scale = _dot(s, y) / _dot(y, y)
+        else:
+            scale = 1.0 / max(math.sqrt(_dot(g, g)), 1e-300)     # first step: unit length
+        r = {k: scale * v for k, v in q.items()}
+        for (s, y), a in zip(self.pairs, reversed(alphas)):
+            b = _dot(y, r) / _dot(y, s)
+            r = {k: r[k] + (a - b) * s[k] for k in r}
+        return {k: -v for k, v in r.items()}
+
+    def step(self, params: dict, grads: dict) -> dict:
+        """One L-BFGS step from ``params`` with gradient ``grads`` (new dict; inputs untouched)."""
+        self.t += 1
+        if self.stalled:                                         # no descent even along -g: done
+            return params
+        f0 = self.last[0] if self.last is not None else self.objective(params)[0]
+        d = self.direction(grads)
+        slope = _dot(grads, d)
+        if not slope < 0:                                        # not a descent direction: restart
+            self.pairs = []
+            d = self.direction(grads)
+            slope = _dot(grads, d)
+        t = 1.0
+        for _ in range(self.max_backtrack):
+            new = {k: params[k] + t * d[k] for k in params}
+            f, g, aux = self.objective(new)
+            if math.isfinite(f) and f <= f0 + self.c1 * t * slope:
+                break
+            t *= self.shrink
+        else:                                                    # no decrease found: stay put, reset memory
+            self.stalled = not self.pairs                        # already steepest descent: converged
+            self.pairs = []
+            return params
+        s = {k: new[k] - params[k] for k in params}
+        y = {k: g[k] - grads[k] for k in params}
+        if _dot(s, y) > 1e-12 * math.sqrt(_dot(s, s) * _dot(y, y)):     # keep the inverse Hessian positive
+            self.pairs = (self.pairs + [(s, y)])[-self.memory:]
+        self.lr, self.last = t, (f, g, aux)
+        return new
+
+    def state_dict(self) -> dict:
+        """Host copy of the step count, last step length and the stored pairs."""
+        return {"t": self.t, "lr": self.lr,
+                "pairs": [({k: to_numpy(v) for k, v in s.items()}, {k: to_numpy(v) for k, v in y.items()})
+                          for s, y in self.pairs]}
+
+    def load_state_dict(self, state: dict, like=None) -> None:
+        self.t, self.lr, self.last, self.stalled = int(state["t"]), float(state["lr"]), None, False
+        self.pairs = [({k: asarray(v, like=like) for k, v in s.items()}, {k: asarray(v, like=like) for k, v in y.items()})
+                      for s, y in state["pairs"]]
+
+
 def make_optimizer(name: str, **kwargs) -> _Optimizer:
     """``make_optimizer("adam", lr=1e-3)``; names: sgd, adam, nadam."""
     table = {"sgd": SGD, "adam": Adam, "nadam": Nadam}
-    if name.lower() not in table:
-        raise ValueError(f"name: expected one of {sorted(table)}, got {name!r}")
-    return table[name.lower()](**kwargs)
+    if not isinstance(name, str):
+        raise TypeError(f"name: expected a string, got {type(name).__name__}")
+    return table[check_choice(name.lower(), "name", sorted(table))](**kwargs)

@@ -1,7 +1,8 @@
 # %% [markdown]
 # # Lesson 05: Leaky ResNets, their Hamiltonian, and the bottleneck
 #
-# Source: `seeds/003_3be6727f91a60cfd.txt` (Jacot & Kaiser, arXiv 2405.17573).
+# Source: Jacot & Kaiser, "Hamiltonian Mechanics of Feature Learning: Bottleneck Structure in Leaky
+# ResNets", 2024, arXiv 2405.17573.
 #
 # A *leaky* ResNet moves its representation `A_p` (width w, one column per sample) along
 # `d_p A = -L~ A + W_p sigma(A)` for `p` from 0 to 1. The leakage `L~` acts as an *effective
@@ -18,6 +19,8 @@
 # quantities layer by layer, and compares three layer-step schemes (section 4).
 
 # %%
+import dataclasses
+
 import numpy as np
 
 from hcref.data import teacher_data
@@ -25,26 +28,35 @@ from hcref.lessonkit import Claims
 from hcref.viz import new_figure, save_figure
 from hcref.leaky.experiments import ltilde_sweep, discretisation_sweep, path_projection, spread, measure
 from hcref.leaky.layer_steps import positions
+from hcref.leaky.train import LeakyTrainConfig
 
-SRC = "seeds/003_3be6727f91a60cfd.txt"
+SRC = "Jacot & Kaiser 2024, arXiv 2405.17573"
+
+#: Figure 1: one training run per L~ (the sweep replaces L_tilde), adaptive steps.
+#: Quick mode replaces the paper's long SGD phase by a short L-BFGS phase with frozen layer steps
+#: (same purpose, Appendix B: "to tighten the convergence"), uses a decaying Adam rate and
+#: lambda = 0.005 instead of 0.002 (better conditioned; the convergence reached is reported as the
+#: stationarity residual ||W - L~ B sigma(A)^T|| / ||W|| in metrics.json).
+FIG1 = {"quick": LeakyTrainConfig(w=24, L=16, lam=0.005, scheme="adaptive", adapt_every=50, n_adam=1500,
+                                  lr_adam=1e-2, lr_adam_end=1e-4, n_sgd=0, lr_sgd=0.3, n_lbfgs=600),
+        "full": LeakyTrainConfig(w=200, L=50, lam=0.002, scheme="adaptive", adapt_every=100, n_adam=20000,
+                                 lr_adam=1e-3, lr_adam_end=None, n_sgd=10000, lr_sgd=0.05, n_lbfgs=0)}
+#: Figure 1's grid: samples N (train and test) and the effective depths swept
+FIG1_GRID = {"quick": {"N": 100, "L_tildes": (2, 4, 8)}, "full": {"N": 1000, "L_tildes": (1, 2, 3, 5, 7.5, 10)}}
+
+#: Figure 2: L~ = 3, every depth of the grid with each layer-step scheme (the sweep replaces L and scheme).
+FIG2 = {"quick": LeakyTrainConfig(w=32, L_tilde=3.0, lam=0.005, a=0.5, adapt_every=50, n_adam=800, lr_adam=1e-2,
+                                  lr_adam_end=1e-4, n_sgd=0, lr_sgd=0.3, n_lbfgs=250),
+        "full": LeakyTrainConfig(w=200, L_tilde=3.0, lam=0.002, a=0.5, adapt_every=100, n_adam=20000, lr_adam=1e-3,
+                                 lr_adam_end=None, n_sgd=10000, lr_sgd=0.05, n_lbfgs=0)}
+FIG2_GRID = {"quick": {"N": 100, "depths": (6, 10)}, "full": {"N": 1000, "depths": tuple(range(4, 23, 2))}}
 
 
 def settings(cfg):
-    """Quick mode: small width, depth, data and step counts that still show the effect.
-
-    Quick mode replaces the paper's long SGD phase by a short L-BFGS phase with frozen layer
-    steps (same purpose, Appendix B: "to tighten the convergence"), uses a decaying Adam rate,
-    and lambda = 0.005 instead of 0.002 (better conditioned; the convergence reached is reported
-    as the stationarity residual ||W - L~ B sigma(A)^T|| / ||W|| in metrics.json).
-    """
-    if cfg["full"]:
-        return dict(N=1000, w=200, L=50, lam=0.002, L_tildes=[1, 2, 3, 5, 7.5, 10], n_adam=20000,
-                    n_sgd=10000, lr_adam=1e-3, lr_adam_end=None, lr_sgd=0.05, n_lbfgs=0, fig2_w=200,
-                    fig2_depths=list(range(4, 23, 2)), fig2_adam=20000, fig2_sgd=10000, fig2_lbfgs=0,
-                    adapt_every=100)
-    return dict(N=100, w=24, L=16, lam=0.005, L_tildes=[2, 4, 8], n_adam=1500, n_sgd=0, lr_adam=1e-2,
-                lr_adam_end=1e-4, lr_sgd=0.3, n_lbfgs=600, fig2_w=32, fig2_depths=[6, 10], fig2_adam=800,
-                fig2_sgd=0, fig2_lbfgs=250, adapt_every=50)
+    """The configs and grids of this run's mode, with the run's seed."""
+    mode = "full" if cfg["full"] else "quick"
+    return {"fig1": (dataclasses.replace(FIG1[mode], seed=cfg["seed"]), FIG1_GRID[mode]),
+            "fig2": (dataclasses.replace(FIG2[mode], seed=cfg["seed"]), FIG2_GRID[mode])}
 
 
 # %% [markdown]
@@ -58,13 +70,10 @@ def settings(cfg):
 # approaches it from above as `L~` grows.
 
 # %%
-def figure1(cfg, s, claims):
-    data = teacher_data(dims=(20, 5, 20), n_train=s["N"], n_test=s["N"], seed=cfg["seed"])
+def figure1(cfg, config, grid, claims):
+    data = teacher_data(dims=(20, 5, 20), n_train=grid["N"], n_test=grid["N"], seed=cfg["seed"])
     ck = None if cfg["quick"] else f"{cfg['out']}/ckpt_fig1"
-    runs = ltilde_sweep(data, s["L_tildes"], w=s["w"], L=s["L"], lam=s["lam"], n_adam=s["n_adam"],
-                        n_sgd=s["n_sgd"], lr_adam=s["lr_adam"], lr_sgd=s["lr_sgd"], scheme="adaptive",
-                        adapt_every=s["adapt_every"], seed=cfg["seed"], checkpoint=ck,
-                        lr_adam_end=s["lr_adam_end"], n_lbfgs=s["n_lbfgs"])
+    runs = ltilde_sweep(data, grid["L_tildes"], config, checkpoint=ck)
     kstar = 5
     rows = []
     for Lt, res, m in runs:
@@ -159,13 +168,10 @@ def figure1(cfg, s, claims):
 # more (smaller) steps where the representation moves fast: near the input and the output.
 
 # %%
-def figure2(cfg, s, claims):
-    data = teacher_data(dims=(30, 6, 3, 30), n_train=s["N"], n_test=s["N"], seed=cfg["seed"])
+def figure2(cfg, config, grid, claims):
+    data = teacher_data(dims=(30, 6, 3, 30), n_train=grid["N"], n_test=grid["N"], seed=cfg["seed"])
     ck = None if cfg["quick"] else f"{cfg['out']}/ckpt_fig2"
-    table = discretisation_sweep(data, s["fig2_depths"], w=s["fig2_w"], L_tilde=3.0, lam=s["lam"],
-                                 n_adam=s["fig2_adam"], n_sgd=s["fig2_sgd"], lr_adam=s["lr_adam"],
-                                 lr_sgd=s["lr_sgd"], adapt_every=s["adapt_every"], seed=cfg["seed"],
-                                 checkpoint=ck, lr_adam_end=s["lr_adam_end"], n_lbfgs=s["fig2_lbfgs"])
+    table = discretisation_sweep(data, grid["depths"], config, checkpoint=ck)
     fig, ax = new_figure(1, 1, width=5, height=3.6)
     for sch, rows in table.items():
         ax.plot([r[0] for r in rows], [r[1] for r in rows], "o-", label=sch)
@@ -185,7 +191,7 @@ def figure2(cfg, s, claims):
         ax.axvline(pl, color="0.7", lw=0.6)
     ax.set_xlabel("p (grey lines: adaptive steps p_l)")
     ax.set_ylabel("singular value")
-    ax.set_title(f"Fig. 2b: spectra of W_p, adaptive steps, L={res_ad.config['L']}")
+    ax.set_title(f"Fig. 2b: spectra of W_p, adaptive steps, L={res_ad.config.L}")
     claims.figure(save_figure(fig, cfg["out"], "fig2b_adaptive_spectra"))
 
     fig, axes = new_figure(2, 1, width=4.2, height=3.8)
@@ -211,7 +217,7 @@ def figure2(cfg, s, claims):
                "adaptive steps put more layers near the input and output, fewer in the bottleneck",
                f"{SRC} section 4, Figure 2b", ok=bool(ends < middle))
     for sch, e in errs.items():
-        claims.value(f"test_mse_{sch}", {f"L{L}": float(v) for L, v in zip(s["fig2_depths"], e)})
+        claims.value(f"test_mse_{sch}", {f"L{L}": float(v) for L, v in zip(grid["depths"], e)})
         claims.value(f"stationarity_{sch}", {f"L{r[0]}": float(r[2].final["stationarity"]) for r in table[sch]})
     return table
 
@@ -220,9 +226,9 @@ def figure2(cfg, s, claims):
 def main(cfg):
     claims = Claims("05_leaky_resnet_hamiltonian", cfg)
     s = settings(cfg)
-    claims.value("settings", {k: v for k, v in s.items()})
-    figure1(cfg, s, claims)
-    figure2(cfg, s, claims)
+    claims.value("settings", {name: dict(config.to_dict(), **grid) for name, (config, grid) in s.items()})
+    figure1(cfg, *s["fig1"], claims)
+    figure2(cfg, *s["fig2"], claims)
     return claims.result()
 
 

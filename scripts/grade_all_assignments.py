@@ -33,8 +33,8 @@ MUTATIONS = {
     "rk4-discrete-adjoint": ("hcref/ode/adjoint.py", "g_k = sum(((h * c) * g", "g_k = sum(((h * c * 2) * g"),
     "continuous-adjoint": ("hcref/ode/adjoint.py", "-a_z, *[-a_p[k]", "a_z, *[-a_p[k]"),
     "energy-field-vjp": ("hcref/ode/energy.py", "return 2.0 * c1 * du\n", "return c1 * du\n"),
-    "leaky-backward-sweep": ("hcref/leaky/network.py", "xp.dot(W[l - 1, :, :w].T, B, out=nxt)",
-                             "xp.dot(W[l - 1, :, :w], B, out=nxt)"),
+    "leaky-backward-sweep": ("hcref/leaky/network.py", "xp.dot(W[l - 1, :, :w].T, B, out=VtB)",
+                             "xp.dot(W[l - 1, :, :w], B, out=VtB)"),
     "ff-local-update": ("hcref/ff/layer.py", 'return {"h": 2.0 * dG * cache.h}', 'return {"h": dG * cache.h}'),
     "ff-theorem-terms": ("hcref/ff/theorems.py", '"l2": xp.sqrt(M @ (h_k * h_k).T)', '"l2": M @ (h_k * h_k).T'),
 }

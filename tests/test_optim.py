@@ -1,8 +1,9 @@
-"""Optimisers: one step against hand-computed numbers, convergence on a quadratic, state round trip."""
+"""Optimisers: one step against hand-computed numbers, convergence on a quadratic, state round trip;
+L-BFGS on Rosenbrock and a quadratic; bad hyper-parameters."""
 import numpy as np
 import pytest
 
-from hcref.optim import SGD, Adam, Nadam, make_optimizer
+from hcref.optim import SGD, Adam, Nadam, LBFGS, make_optimizer
 
 
 def test_sgd_momentum_two_steps_by_hand():
@@ -23,7 +24,7 @@ def test_adam_first_step_by_hand():
 
 
 def test_adam_second_step_by_hand():
-    opt = Adam(lr=0.1, beta1=0.9, beta2=0.999, eps=0.0)
+    opt = Adam(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-300)   # eps > 0; 1e-300 vanishes next to sqrt(vhat)
     w = {"w": np.array([0.0])}
     w = opt.step(w, {"w": np.array([1.0])})
     w = opt.step(w, {"w": np.array([3.0])})
@@ -79,3 +80,76 @@ def test_bad_input():
         SGD().step({"a": np.zeros(2)}, {"a": np.zeros(3)})
     with pytest.raises(ValueError, match="name"):
         make_optimizer("rmsprop")
+
+
+def test_optimiser_hyper_parameters_are_validated():
+    for kw, name in (({"lr": float("inf")}, "lr"), ({"lr": -1.0}, "lr"), ({"beta1": 1.0}, "beta1"),
+                     ({"beta1": -0.1}, "beta1"), ({"beta2": 1.5}, "beta2"), ({"eps": 0.0}, "eps"),
+                     ({"eps": float("nan")}, "eps")):
+        with pytest.raises(ValueError, match=name):
+            Adam(**kw)
+    with pytest.raises(ValueError, match="momentum"):
+        SGD(lr=0.1, momentum=float("nan"))
+    with pytest.raises(ValueError, match="beta2"):
+        make_optimizer("nadam", beta2=1.0)
+    with pytest.raises(TypeError, match="name"):
+        make_optimizer(3)
+
+
+def _rosenbrock(params):
+    x, y = params["xy"]
+    f = (1 - x) ** 2 + 100 * (y - x * x) ** 2
+    g = np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
+    return float(f), {"xy": g}, {"f": float(f)}
+
+
+def _run_lbfgs(opt, params, n):
+    for _ in range(n):
+        if opt.last is None:
+            opt.last = opt.objective(params)
+        params = opt.step(params, opt.last[1])
+    return params
+
+
+def test_lbfgs_minimises_rosenbrock_with_monotone_descent():
+    opt = LBFGS(_rosenbrock, memory=10)
+    p = {"xy": np.array([-1.2, 1.0])}
+    losses = []
+    for _ in range(100):
+        if opt.last is None:
+            opt.last = _rosenbrock(p)
+        losses.append(opt.last[0])
+        p = opt.step(p, opt.last[1])
+    np.testing.assert_allclose(p["xy"], [1.0, 1.0], atol=1e-6)
+    assert all(b <= a for a, b in zip(losses, losses[1:]))                 # Armijo: never uphill
+    assert opt.last[2]["f"] == opt.last[0]                                   # aux comes back with the point
+
+
+def test_lbfgs_solves_a_quadratic_in_few_steps_and_leaves_zero_gradient_parameters_alone():
+    A = np.diag([1.0, 10.0, 100.0])
+    b = np.array([1.0, -2.0, 0.5])
+    objective = lambda p: (0.5 * p["x"] @ A @ p["x"] - b @ p["x"], {"x": A @ p["x"] - b, "c": np.zeros(2)}, None)  # noqa: E731
+    opt = LBFGS(objective, memory=5)
+    p = _run_lbfgs(opt, {"x": np.zeros(3), "c": np.array([3.0, 4.0])}, 30)
+    np.testing.assert_allclose(p["x"], np.linalg.solve(A, b), rtol=1e-8)
+    np.testing.assert_array_equal(p["c"], [3.0, 4.0])
+
+
+def test_lbfgs_state_dict_round_trip_continues_identically():
+    a = LBFGS(_rosenbrock, memory=4)
+    pa = _run_lbfgs(a, {"xy": np.array([-1.2, 1.0])}, 8)
+    b = LBFGS(_rosenbrock, memory=4)
+    b.load_state_dict(a.state_dict())
+    assert b.t == a.t and len(b.pairs) == len(a.pairs) == 4
+    a.last = None                                            # a restored optimiser re-evaluates its point
+    pa2, pb = _run_lbfgs(a, dict(pa), 5), _run_lbfgs(b, dict(pa), 5)
+    np.testing.assert_array_equal(pa2["xy"], pb["xy"])
+
+
+def test_lbfgs_bad_arguments():
+    with pytest.raises(TypeError, match="objective"):
+        LBFGS("not callable")
+    for kw, name in (({"memory": 0}, "memory"), ({"memory": 2.5}, "memory"), ({"c1": 1.0}, "c1"),
+                     ({"shrink": 0.0}, "shrink"), ({"max_backtrack": 0}, "max_backtrack")):
+        with pytest.raises(ValueError, match=name):
+            LBFGS(_rosenbrock, **kw)

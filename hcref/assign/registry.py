@@ -89,7 +89,7 @@ ASSIGNMENTS = (
                _D002, 4, _r("hcref/ode/energy.py", "_hess_phi", "energy_field_vjp"), "ode",
                ("ode_energy_field_norm", "ode_energy_field_square", "ode_energy_field_sum_square")),
     Assignment("leaky-backward-sweep", "Leaky ResNet: the backward sweep for B_l", _D003, 3,
-               _r("hcref/leaky/network.py", "_sweep"), "leaky", ("leaky_cost_small",)),
+               _r("hcref/leaky/network.py", "backward_recursion"), "leaky", ("leaky_cost_small",)),
     Assignment("ff-local-update", "Forward-Forward: the layer's local gradient and its closed form", _D004, 2,
                _r("hcref/ff/layer.py", "layer_backward", "goodness_backward", "local_gradient_closed_form"),
                "ff", ("ff_single_layer_step",)),

@@ -1,6 +1,6 @@
 """Regularised cost of the leaky ResNet and its gradient through the paper's backward variables.
 
-Cost (seed 003, section 4, with the mean-squared error of section 2)::
+Cost (arXiv 2405.17573, section 4, with the mean-squared error of section 2)::
 
     L(theta) = C(Y^) + lambda / (2 L~) sum_l rho_l ||W_l||_F^2,     C(Y^) = (1/N) ||Y - Y^||_F^2
 
@@ -13,24 +13,24 @@ from typing import NamedTuple
 
 from ..backend import get_xp, as_float_array, check_shape
 from ..blocks import affine_backward, mse_forward, mse_backward
-from .network import LeakyCache, leaky_forward, _sweep
+from .network import LeakyCache, leaky_forward, backward_recursion
 
-__all__ = ["cost_forward", "cost_backward", "backward_variables", "CostCache"]
+__all__ = ["cost_forward", "cost_backward", "cost_backward_with_B", "backward_variables", "CostCache"]
 
 
 class CostCache(NamedTuple):
-    net: LeakyCache
-    mse: object
-    lam: float
-    lam_maps: float
-    U_in: object
-    U_out: object
-    keep_B: bool
+    net: LeakyCache      # cache of the network forward (A_l, W, rho, L~)
+    mse: object          # blocks.mse_forward cache of the rows-are-samples residual
+    data_cost: float     # C(Y^) = (1/N) ||Y - Y^||_F^2, the unregularised cost
+    lam: float           # regularisation lambda
+    lam_maps: float      # weight decay of the maps U_in, U_out
+    U_in: object         # (w, d_in)
+    U_out: object        # (d_out, w)
 
 
 def cost_forward(x, y, params, *, rho, L_tilde: float, lam: float, lam_maps: float = 0.0,
-                 keep_B: bool = False, validate: bool = True):
-    """Regularised cost ``C(Y^) + lambda/(2 L~) sum_l rho_l ||W_l||_F^2`` (seed 003, section 4).
+                 validate: bool = True):
+    """Regularised cost ``C(Y^) + lambda/(2 L~) sum_l rho_l ||W_l||_F^2`` (arXiv 2405.17573, section 4).
 
     Parameters
     ----------
@@ -39,8 +39,6 @@ def cost_forward(x, y, params, *, rho, L_tilde: float, lam: float, lam_maps: flo
     rho : array, shape (L,);  L_tilde : float;  lam : float, ``lambda > 0``
     lam_maps : float
         Optional weight decay ``lam_maps/2 (||U_in||^2 + ||U_out||^2)`` on learned maps (0 default).
-    keep_B : bool
-        Keep every backward variable ``B_l``; :func:`cost_backward` then also returns ``"B"``.
 
     Returns
     -------
@@ -69,23 +67,39 @@ def cost_forward(x, y, params, *, rho, L_tilde: float, lam: float, lam_maps: flo
     U_in, U_out = params["U_in"], params["U_out"]
     if lam_maps:
         loss += 0.5 * lam_maps * float(xp.sum(U_in * U_in) + xp.sum(U_out * U_out))
-    return xp.asarray(loss, dtype=yhat.dtype), CostCache(net, mcache, float(lam), float(lam_maps),
-                                                         U_in, U_out, keep_B)
+    return xp.asarray(loss, dtype=yhat.dtype), CostCache(net, mcache, 2.0 * half, float(lam), float(lam_maps),
+                                                         U_in, U_out)
 
 
 def cost_backward(dloss, cache: CostCache):
-    """Gradients of :func:`cost_forward`, through the paper's backward variables ``B_l``.
+    """Gradients of :func:`cost_forward`: ``dW_l = dloss rho_l lambda (W_l/L~ - B_l sigma(A_(l-1))^T)``,
+    ``dx = -dloss lambda U_in^T B_0``, through the paper's backward variables ``B_l``.
+
+    Parameters
+    ----------
+    dloss : float, the upstream gradient of the loss
+    cache : CostCache
 
     Returns
     -------
-    dict with ``x``, ``y``, ``W``, ``U_in``, ``U_out`` (shapes of the inputs) and, when the forward
-    was called with ``keep_B``, ``B`` : array (L+1, w, N), the ``B_l`` of the unit loss.
+    dict with ``x``, ``y``, ``W``, ``U_in``, ``U_out`` (shapes of the forward's arguments).
 
     Notes
     -----
     ``B_L = -(1/lambda) dC/dA_L = 2/(lambda N) U_out^T (Y - Y^)`` and the recursion of
-    seed 003, section 2.4 (see the module docstring); ``dW_l = rho_l lambda (W_l/L~ - B_l
+    arXiv 2405.17573, section 2.4 (see the module docstring); ``dW_l = rho_l lambda (W_l/L~ - B_l
     sigma(A_(l-1))^T)`` so that ``W_l = L~ B_l sigma(A_(l-1))^T`` at a critical point.
+    """
+    return cost_backward_with_B(dloss, cache, keep_B=False)[0]
+
+
+def cost_backward_with_B(dloss, cache: CostCache, keep_B: bool = True):
+    """:func:`cost_backward` and the stack of backward variables.
+
+    Returns
+    -------
+    grads : dict as :func:`cost_backward`
+    B : array, shape (L+1, w, N), ``B_l = -(1/lambda) dC/dA_l`` of the unit loss (None unless ``keep_B``)
     """
     net, lam = cache.net, cache.lam
     xp = get_xp(net.A)
@@ -93,7 +107,7 @@ def cost_backward(dloss, cache: CostCache):
     dyhat = 2.0 * mse_backward(1.0, cache.mse)["y"]           # C = 2 * mse: dC/dY^ (rows layout)
     g_out = affine_backward(dyhat, net.out_cache)             # Y^^T = A_L^T U_out^T
     B_L = g_out["x"].T * (-1.0 / lam)                         # B_L = -(1/lambda) dC/dA_L
-    B0, M, Bs = _sweep(B_L, net, keep_B=cache.keep_B)         # B_(l-1) from B_l
+    B0, M, Bs = backward_recursion(B_L, net, keep_B=keep_B)   # B_(l-1) from B_l
     # L = ... + lambda/(2L~) sum rho_l ||W_l||^2 and dC/dW_l = -lambda rho_l B_l sigma^T
     dW = M
     dW *= -lam
@@ -106,9 +120,7 @@ def cost_backward(dloss, cache: CostCache):
         dU_in = dU_in + (cache.lam_maps * dloss) * cache.U_in
         dU_out = dU_out + (cache.lam_maps * dloss) * cache.U_out
     grads = {"x": g_in["x"].T, "y": (-dloss) * dyhat.T, "W": dW, "U_in": dU_in, "U_out": dU_out}
-    if cache.keep_B:
-        grads["B"] = Bs
-    return grads
+    return grads, Bs
 
 
 def backward_variables(x, y, params, *, rho, L_tilde: float, lam: float):
@@ -117,7 +129,7 @@ def backward_variables(x, y, params, *, rho, L_tilde: float, lam: float):
     Returns
     -------
     A : array, shape (L+1, w, N);  B : array, shape (L+1, w, N), ``B_l = -(1/lambda) dC/dA_l``
-    (seed 003, section 2.4).
+    (arXiv 2405.17573, section 2.4).
     """
-    _, cache = cost_forward(x, y, params, rho=rho, L_tilde=L_tilde, lam=lam, keep_B=True)
-    return cache.net.A, cost_backward(1.0, cache)["B"]
+    _, cache = cost_forward(x, y, params, rho=rho, L_tilde=L_tilde, lam=lam)
+    return cache.net.A, cost_backward_with_B(1.0, cache)[1]

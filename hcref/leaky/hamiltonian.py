@@ -1,4 +1,4 @@
-"""Hamiltonian quantities of a leaky ResNet, layer by layer (seed 003, sections 2.2-3.1, Thm 4).
+"""Hamiltonian quantities of a leaky ResNet, layer by layer (arXiv 2405.17573, sections 2.2-3.1, Thm 4).
 
 "Layer l" (l = 1..L) is the pair ``(A_(l-1), B_l)`` together with ``W_l`` and the velocity
 ``v_l = d_p A = (A_l - A_(l-1)) / rho_l = W_l sigma(A_(l-1)) - L~ A_(l-1)`` (exact for the
@@ -26,6 +26,7 @@ pseudo-inverse). ``gamma -> 0`` gives the paper's ``||M||_K = ||M sigma(A)^+||_F
 from __future__ import annotations
 
 from ..backend import get_xp, as_float_array, check_shape
+from ..config import check_choice
 from .network import sigma
 
 __all__ = ["hamiltonian", "rescaled_hamiltonian", "k_norm_sq", "cost_of_identity", "stable_rank",
@@ -33,7 +34,7 @@ __all__ = ["hamiltonian", "rescaled_hamiltonian", "k_norm_sq", "cost_of_identity
 
 
 def hamiltonian(A, B, L_tilde: float):
-    """``H(A, B) = L~/2 ||B sigma(A)^T||_F^2 - L~ Tr[B A^T]`` (seed 003, eq. 1).
+    """``H(A, B) = L~/2 ||B sigma(A)^T||_F^2 - L~ Tr[B A^T]`` (arXiv 2405.17573, eq. 1).
 
     Parameters
     ----------
@@ -51,7 +52,7 @@ def hamiltonian(A, B, L_tilde: float):
 
 
 def rescaled_hamiltonian(A, B, L_tilde: float):
-    """``-2 H / L~`` (seed 003, Figure 1a), an estimate of the bottleneck rank ``k*``."""
+    """``-2 H / L~`` (arXiv 2405.17573, Figure 1a), an estimate of the bottleneck rank ``k*``."""
     return -2.0 / L_tilde * hamiltonian(A, B, L_tilde)
 
 
@@ -74,16 +75,16 @@ def _kernel(A, bias: bool):
     return K
 
 
+#: how the ridge gamma of the stable cost of identity scales: gamma0 ||sigma(A)||_op^2, gamma0 ||K||_op^2, gamma0
+GAMMA_SCALES = ("sigma_op_squared", "K_op_squared", "absolute")
+
+
 def _gamma(K, gamma0: float, scale: str):
     xp = get_xp(K)
-    if scale == "absolute":
+    if check_choice(scale, "gamma_scale", GAMMA_SCALES) == "absolute":
         return gamma0
     op = float(xp.linalg.eigvalsh(K)[-1])                     # ||K||_op = ||sigma(A)||_op^2
-    if scale == "sigma_op_squared":
-        return gamma0 * op
-    if scale == "K_op_squared":
-        return gamma0 * op * op
-    raise ValueError(f"gamma_scale: expected 'sigma_op_squared', 'K_op_squared' or 'absolute', got {scale!r}")
+    return gamma0 * op if scale == "sigma_op_squared" else gamma0 * op * op
 
 
 def k_norm_sq(M, K, gamma: float):
@@ -97,7 +98,7 @@ def k_norm_sq(M, K, gamma: float):
 
 
 def cost_of_identity(A, *, gamma: float = 1e-9, bias: bool = True, gamma_scale: str = "sigma_op_squared"):
-    """Cost of identity ``||A||^2_(K + gamma_p I)`` (seed 003, sections 2.2-2.3).
+    """Cost of identity ``||A||^2_(K + gamma_p I)`` (arXiv 2405.17573, sections 2.2-2.3).
 
     Parameters
     ----------
@@ -119,7 +120,7 @@ def cost_of_identity(A, *, gamma: float = 1e-9, bias: bool = True, gamma_scale: 
 
 
 def stable_rank(A):
-    """``||A||_*^2 / ||A||_F^2`` (seed 003, Proposition 1); ``A`` (w, N) or stacked (L, w, N)."""
+    """``||A||_*^2 / ||A||_F^2`` (arXiv 2405.17573, Proposition 1); ``A`` (w, N) or stacked (L, w, N)."""
     xp = get_xp(A)
     s = xp.linalg.svd(A, compute_uv=False)
     return xp.sum(s, axis=-1) ** 2 / xp.sum(s * s, axis=-1)
@@ -133,7 +134,7 @@ def singular_values(W, k: int | None = None):
 
 
 def balancedness(W, rho, L_tilde: float):
-    """Both sides of Proposition 10 (seed 003, Appendix A.3) along the layers.
+    """Both sides of Proposition 10 (arXiv 2405.17573, Appendix A.3) along the layers.
 
     ``||W_p||^2 - ||W_0||^2 = L~ int_0^p ||W_(p, w+1)||^2 dq`` (last column = bias).
 
@@ -156,7 +157,7 @@ def balancedness(W, rho, L_tilde: float):
 
 def layer_energies(A, B, W, rho, L_tilde: float, *, gamma0: float = 1e-3, gamma_exact: float = 1e-9,
                    gamma_scale: str = "sigma_op_squared"):
-    """All per-layer Hamiltonian quantities of one network (Figure 1b-d of seed 003).
+    """All per-layer Hamiltonian quantities of one network (Figure 1b-d of arXiv 2405.17573).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Layer-step schemes ``rho_1..rho_L`` of seed 003, section 4 ("Discretization Scheme").
+"""Layer-step schemes ``rho_1..rho_L`` of arXiv 2405.17573, section 4 ("Discretization Scheme").
 
 All schemes return steps that are positive, sum to one and satisfy ``rho_l L~ < 1`` (the
 skip factor ``1 - rho_l L~`` stays positive), or raise ``ValueError`` when that is impossible.
@@ -14,8 +14,12 @@ skip factor ``1 - rho_l L~`` stays positive), or raise ``ValueError`` when that 
 from __future__ import annotations
 
 from ..backend import get_xp, asarray, as_float_array
+from ..config import check_choice
 
-__all__ = ["equidistant", "irregular", "adaptive_update", "cap_steps", "make_steps", "positions"]
+__all__ = ["SCHEMES", "equidistant", "irregular", "adaptive_update", "cap_steps", "make_steps", "positions"]
+
+#: the layer-step schemes of section 4
+SCHEMES = ("equidistant", "irregular", "adaptive")
 
 #: steps are capped at ``(1 - MARGIN) / L~`` so that ``rho_l L~ < 1`` strictly
 MARGIN = 0.05
@@ -119,11 +123,9 @@ def adaptive_update(A, rho, L_tilde: float, *, mix: float = 1.0, floor: float = 
 def make_steps(scheme: str, L: int, L_tilde: float, *, a: float = 0.5, like=None):
     """Initial steps of a scheme: ``"equidistant"``, ``"irregular"`` or ``"adaptive"``
     (adaptive starts equidistant and is updated during training)."""
-    if scheme in ("equidistant", "adaptive"):
-        return equidistant(L, L_tilde, like=like)
-    if scheme == "irregular":
+    if check_choice(scheme, "scheme", SCHEMES) == "irregular":
         return irregular(L, a, L_tilde, like=like)
-    raise ValueError(f"scheme: expected 'equidistant', 'irregular' or 'adaptive', got {scheme!r}")
+    return equidistant(L, L_tilde, like=like)
 
 
 def positions(rho):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..reference import register_mechanism, register_case
-from .cost import cost_forward, cost_backward
+from .cost import cost_forward, cost_backward_with_B
 from .hamiltonian import hamiltonian, cost_of_identity
 
 _NET_KEYS = ("W", "U_in", "U_out")
@@ -14,9 +14,9 @@ _NET_KEYS = ("W", "U_in", "U_out")
 def _cost(config, inputs, dout):
     params = {k: inputs[k] for k in _NET_KEYS}
     loss, cache = cost_forward(inputs["x"], inputs["y"], params, rho=inputs["rho"],
-                               L_tilde=config["L_tilde"], lam=config["lam"], keep_B=True)
-    g = cost_backward(float(dout["loss"]), cache)
-    outs = {"loss": np.asarray(loss), "A": cache.net.A, "B": g["B"]}
+                               L_tilde=config["L_tilde"], lam=config["lam"])
+    g, B = cost_backward_with_B(float(dout["loss"]), cache)
+    outs = {"loss": np.asarray(loss), "A": cache.net.A, "B": B}
     grads = {k: g[k] for k in ("x", "y") + _NET_KEYS}
     grads["rho"] = np.zeros_like(inputs["rho"])             # rho is a fixed schedule, not differentiated
     return outs, grads

@@ -1,14 +1,17 @@
-"""Training leaky ResNets as in seed 003, Appendix B: full-batch Adam, then SGD with a smaller
-learning rate "to tighten the convergence", with optional adaptive layer steps (section 4)
-recomputed every ``adapt_every`` steps, and checkpoint/resume through
-:func:`hcref.training.run_steps`.
+"""Training leaky ResNets as in Jacot & Kaiser (arXiv 2405.17573), Appendix B: full-batch Adam,
+then SGD with a smaller learning rate "to tighten the convergence", with optional adaptive layer
+steps (section 4) recomputed every ``adapt_every`` steps, and checkpoint/resume through
+:func:`hcref.training.run_steps`. A run is described by one :class:`LeakyTrainConfig`::
+
+    cfg = LeakyTrainConfig(w=24, L=16, L_tilde=2.0, lam=5e-3, n_adam=1500, n_sgd=0)
+    result = train(data, cfg)                       # result.config == cfg
+    longer = train(data, dataclasses.replace(cfg, n_adam=3000))
 
 Two additions serve runs far shorter than the paper's 20,000 + 10,000 epochs:
 
 * the Adam learning rate can decay geometrically from ``lr_adam`` to ``lr_adam_end``;
-* a third, optional phase of full-batch L-BFGS (:class:`LBFGS`, two-loop recursion with a
-  backtracking Armijo line search) with the layer steps frozen, which tightens the
-  convergence to a critical point of ``W -> L(W)`` in a few hundred steps.
+* a third, optional phase of full-batch L-BFGS (:class:`hcref.optim.LBFGS`) with the layer steps
+  frozen, which tightens the convergence to a critical point of ``W -> L(W)`` in a few hundred steps.
 
 Convergence is reported by the *stationarity residual*
 ``||W - L~ B sigma(A)^T||_F / ||W||_F`` (zero exactly at a critical point, section 2.4:
@@ -20,29 +23,104 @@ them between steps.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import NamedTuple
 
-from ..backend import get_xp, asarray, to_numpy, default_rng
-from ..optim import Adam, SGD
+from ..backend import get_xp, asarray, default_rng
+from ..config import RunConfig, check_choice, data_fingerprint, run_identity
+from ..optim import Adam, SGD, LBFGS
 from ..training import run_steps
-from .cost import cost_forward, cost_backward
+from .cost import cost_forward, cost_backward, CostCache
 from .network import init_params, leaky_forward
-from .layer_steps import make_steps, adaptive_update
+from .layer_steps import SCHEMES, make_steps, adaptive_update
 
-__all__ = ["TrainResult", "LBFGS", "train", "evaluate", "make_step_fn", "stationarity"]
+__all__ = ["LeakyTrainConfig", "TrainResult", "LeakyObjective", "Evaluation", "train", "evaluate",
+           "make_step_fn", "stationarity", "phase_identity"]
+
+_NET_KEYS = ("W", "U_in", "U_out")
+
+
+@dataclasses.dataclass(frozen=True)
+class LeakyTrainConfig(RunConfig):
+    """Everything that determines a leaky ResNet training run (defaults: the paper's sizes).
+
+    Attributes
+    ----------
+    w, L : width and number of layers (Appendix B: 200, 50)
+    L_tilde, lam : effective depth ``L~`` and regularisation ``lambda`` (Appendix B: lambda = 0.002)
+    scheme, a : layer steps ``"equidistant"``, ``"irregular"`` (parameter ``a``) or ``"adaptive"``
+    adapt_every, adapt_mix : the adaptive rule runs every ``adapt_every`` steps (0: never) and mixes
+        its new steps with the old ones by ``adapt_mix`` (1: replace)
+    n_adam, lr_adam, lr_adam_end : Adam steps and learning rate, decaying geometrically to
+        ``lr_adam_end`` over the phase (``None``: constant)
+    n_sgd, lr_sgd : SGD steps and learning rate (Appendix B: 20000 Adam then 10000 SGD steps)
+    n_lbfgs, lbfgs_memory : final L-BFGS steps with the layer steps frozen (0: none) and its memory
+    learn_maps : learn ``U_in``, ``U_out`` too (default: fixed orthonormal maps)
+    init_scale : std of ``W`` at initialisation is ``init_scale / sqrt(w + 1)``
+    seed : seed of the run's random generator (initial weights)
+    dtype : ``"float64"`` or ``"float32"``
+    """
+    w: int = 200
+    L: int = 50
+    L_tilde: float = 3.0
+    lam: float = 2e-3
+    scheme: str = "equidistant"
+    a: float = 0.5
+    adapt_every: int = 50
+    adapt_mix: float = 1.0
+    n_adam: int = 2000
+    lr_adam: float = 3e-3
+    lr_adam_end: float | None = None
+    n_sgd: int = 500
+    lr_sgd: float = 0.3
+    n_lbfgs: int = 0
+    lbfgs_memory: int = 20
+    learn_maps: bool = False
+    init_scale: float = 1.0
+    seed: int = 0
+    dtype: str = "float64"
+
+    def validate(self) -> None:
+        check_choice(self.scheme, "scheme", SCHEMES)
+        check_choice(self.dtype, "dtype", ("float64", "float32"))
+        for name in ("w", "L", "lbfgs_memory"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}: expected a positive integer, got {v!r}")
+        for name in ("n_adam", "n_sgd", "n_lbfgs", "adapt_every", "seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"{name}: expected a non-negative integer, got {v!r}")
+        for name in ("L_tilde", "lam", "lr_adam", "lr_sgd", "init_scale"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
+                raise ValueError(f"{name}: expected a positive finite number, got {v!r}")
+        if self.lr_adam_end is not None and not (math.isfinite(self.lr_adam_end) and self.lr_adam_end > 0):
+            raise ValueError(f"lr_adam_end: expected None or a positive finite number, got {self.lr_adam_end!r}")
+        if not (math.isfinite(self.adapt_mix) and 0 < self.adapt_mix <= 1):
+            raise ValueError(f"adapt_mix: expected a number in (0, 1], got {self.adapt_mix!r}")
+        if not (math.isfinite(self.a) and 0 <= self.a < 1):
+            raise ValueError(f"a: expected a number in [0, 1), got {self.a!r}")
 
 
 class TrainResult(NamedTuple):
-    params: dict      # W, U_in, U_out
-    rho: object       # (L,) final layer steps
-    history: list     # one metrics dict per step (Adam, SGD, then L-BFGS)
-    config: dict
-    final: dict = {}  # metrics at the returned parameters (loss, train_mse, grad_norm, stationarity)
+    params: dict             # W (L, w, w+1), U_in (w, d_in), U_out (d_out, w)
+    rho: object              # (L,) final layer steps
+    history: list            # one metrics dict per step (Adam, SGD, then L-BFGS)
+    config: LeakyTrainConfig
+    final: dict = {}         # metrics at the returned parameters (loss, train_mse, grad_norm, stationarity)
+
+
+class Evaluation(NamedTuple):
+    loss: float              # the regularised cost L(theta)
+    grads: dict              # W, U_in, U_out, rho (zero for fixed maps and for rho)
+    metrics: dict            # loss, train_mse, grad_norm, stationarity
+    cost_cache: CostCache    # of :func:`hcref.leaky.cost.cost_forward` (A_l for the adaptive rule)
 
 
 def _net(params):
-    return {k: params[k] for k in ("W", "U_in", "U_out")}
+    return {k: params[k] for k in _NET_KEYS}
 
 
 def evaluate(params, rho, x, y, L_tilde: float):
@@ -64,181 +142,155 @@ def stationarity(W, dW, rho, L_tilde: float, lam: float) -> float:
     return float(xp.sqrt(xp.sum(R * R) / max(float(xp.sum(W * W)), 1e-300)))
 
 
-def make_step_fn(x, y, *, L_tilde, lam, scheme="equidistant", adapt_every=50, learn_maps=False,
-                 adapt_mix=1.0):
-    """``step_fn(params, rng, step) -> (grads, metrics)`` for :func:`hcref.training.run_steps`.
+class LeakyObjective:
+    """The regularised cost of one data set as a function of the parameter dict (W, U_in, U_out, rho).
 
-    ``step_fn.value(params) -> (loss, grads, metrics)`` evaluates without adapting the steps
-    (used by :class:`LBFGS`); pass ``scheme="equidistant"`` to freeze the steps.
+    Parameters
+    ----------
+    x : array, shape (d_in, N);  y : array, shape (d_out, N)
+    L_tilde, lam : effective depth and regularisation lambda
+    learn_maps : bool
+        When False the gradients of ``U_in``, ``U_out`` are reported as zero (fixed maps).
     """
-    def value(params):
+
+    def __init__(self, x, y, *, L_tilde: float, lam: float, learn_maps: bool = False):
+        self.x, self.y, self.L_tilde, self.lam, self.learn_maps = x, y, L_tilde, lam, learn_maps
+
+    def check(self, params) -> None:
+        """Validate shapes and layer steps (a :func:`cost_forward` call with validation)."""
+        cost_forward(self.x, self.y, _net(params), rho=params["rho"], L_tilde=self.L_tilde, lam=self.lam)
+
+    def evaluate(self, params) -> Evaluation:
+        """Loss, gradients (``rho`` gets a zero gradient), metrics and the cost cache at ``params``."""
         rho = params["rho"]
-        loss, cache = cost_forward(x, y, _net(params), rho=rho, L_tilde=L_tilde, lam=lam, validate=False)
+        loss, cache = cost_forward(self.x, self.y, _net(params), rho=rho, L_tilde=self.L_tilde, lam=self.lam,
+                                   validate=False)
         g = cost_backward(1.0, cache)
         xp = get_xp(loss)
         grads = {"W": g["W"], "rho": xp.zeros_like(rho)}
         for k in ("U_in", "U_out"):
-            grads[k] = g[k] if learn_maps else xp.zeros_like(params[k])
-        mse = cache.mse.scale * float(xp.sum(cache.mse.residual ** 2))    # C = (1/N) ||Y - Y^||^2
+            grads[k] = g[k] if self.learn_maps else xp.zeros_like(params[k])
         gn = math.sqrt(sum(float(xp.sum(v * v)) for v in grads.values()))
-        metrics = {"loss": float(loss), "train_mse": mse, "grad_norm": gn,
-                   "stationarity": stationarity(params["W"], g["W"], rho, L_tilde, lam)}
-        return float(loss), grads, metrics, cache
+        metrics = {"loss": float(loss), "train_mse": cache.data_cost, "grad_norm": gn,
+                   "stationarity": stationarity(params["W"], g["W"], rho, self.L_tilde, self.lam)}
+        return Evaluation(float(loss), grads, metrics, cache)
+
+    def loss_grads_metrics(self, params):
+        """``(loss, grads, metrics)`` at ``params``: the objective of :class:`hcref.optim.LBFGS`."""
+        loss, grads, metrics, _ = self.evaluate(params)
+        return loss, grads, metrics
+
+
+def make_step_fn(objective: LeakyObjective, *, scheme: str = "equidistant", adapt_every: int = 50,
+                 adapt_mix: float = 1.0):
+    """``step_fn(params, rng, step) -> (grads, metrics)`` for :func:`hcref.training.run_steps`.
+
+    With ``scheme="adaptive"`` the layer steps ``params["rho"]`` are replaced by the adaptive rule
+    (:func:`hcref.leaky.layer_steps.adaptive_update`) after every ``adapt_every``-th step.
+    """
+    check_choice(scheme, "scheme", SCHEMES)
 
     def step_fn(params, rng, step):
         if step == 0:                                            # validate shapes and steps once
-            cost_forward(x, y, _net(params), rho=params["rho"], L_tilde=L_tilde, lam=lam)
-        _, grads, metrics, cache = value(params)
+            objective.check(params)
+        _, grads, metrics, cache = objective.evaluate(params)
         if scheme == "adaptive" and adapt_every and step % adapt_every == adapt_every - 1:
-            params["rho"] = adaptive_update(cache.net.A, params["rho"], L_tilde, mix=adapt_mix)
+            params["rho"] = adaptive_update(cache.net.A, params["rho"], objective.L_tilde, mix=adapt_mix)
         return grads, metrics
-    step_fn.value = lambda params: value(params)[:3]
     return step_fn
 
 
-def _dot(a, b):
-    return sum(float(get_xp(a[k]).sum(a[k] * b[k])) for k in a)
-
-
-class LBFGS:
-    """Full-batch L-BFGS (Nocedal & Wright, Algorithm 7.4) with a backtracking Armijo line search,
-    for dicts of arrays; the interface of :mod:`hcref.optim` (``step(params, grads)``,
-    ``state_dict``), plus the objective ``value(params) -> (loss, grads, metrics)``.
-
-    Parameters whose gradient is identically zero (fixed maps, layer steps) never move.
-    ``self.last`` holds the loss, gradient and metrics at the returned point, so that the next
-    ``step_fn`` call can reuse them (see :func:`train`).
-    """
-
-    def __init__(self, value, memory: int = 20, c1: float = 1e-4, shrink: float = 0.5, max_backtrack: int = 40):
-        self.value, self.memory, self.c1, self.shrink, self.max_backtrack = value, memory, c1, shrink, max_backtrack
-        self.t, self.lr, self.pairs, self.last, self.stalled = 0, 1.0, [], None, False
-
-    def _direction(self, g):
-        q = dict(g)
-        alphas = []
-        for s, y in reversed(self.pairs):
-            a = _dot(s, q) / _dot(y, s)
-            alphas.append(a)
-            q = {k: q[k] - a * y[k] for k in q}
-        if self.pairs:
-            s, y = self.pairs[-1]
-            scale = _dot(s, y) / _dot(y, y)
-        else:
-            scale = 1.0 / max(math.sqrt(_dot(g, g)), 1e-300)     # first step: unit length
-        r = {k: scale * v for k, v in q.items()}
-        for (s, y), a in zip(self.pairs, reversed(alphas)):
-            b = _dot(y, r) / _dot(y, s)
-            r = {k: r[k] + (a - b) * s[k] for k in r}
-        return {k: -v for k, v in r.items()}
-
-    def step(self, params: dict, grads: dict) -> dict:
-        self.t += 1
-        if self.stalled:                                         # no descent even along -g: done
-            return params
-        f0 = self.last[0] if self.last is not None else self.value(params)[0]
-        d = self._direction(grads)
-        slope = _dot(grads, d)
-        if not slope < 0:                                        # not a descent direction: restart
-            self.pairs = []
-            d = self._direction(grads)
-            slope = _dot(grads, d)
-        t = 1.0
-        for _ in range(self.max_backtrack):
-            new = {k: params[k] + t * d[k] for k in params}
-            f, g, m = self.value(new)
-            if math.isfinite(f) and f <= f0 + self.c1 * t * slope:
-                break
-            t *= self.shrink
-        else:                                                    # no decrease found: stay put, reset memory
-            self.stalled = not self.pairs                        # already steepest descent: converged
-            self.pairs = []
-            return params
-        s = {k: new[k] - params[k] for k in params}
-        y = {k: g[k] - grads[k] for k in params}
-        if _dot(s, y) > 1e-12 * math.sqrt(_dot(s, s) * _dot(y, y)):     # keep the inverse Hessian positive
-            self.pairs = (self.pairs + [(s, y)])[-self.memory:]
-        self.lr, self.last = t, (f, g, m)
-        return new
-
-    def state_dict(self) -> dict:
-        return {"t": self.t, "lr": self.lr,
-                "pairs": [({k: to_numpy(v) for k, v in s.items()}, {k: to_numpy(v) for k, v in y.items()})
-                          for s, y in self.pairs]}
-
-    def load_state_dict(self, state: dict, like=None) -> None:
-        self.t, self.lr, self.last, self.stalled = int(state["t"]), float(state["lr"]), None, False
-        self.pairs = [({k: asarray(v, like=like) for k, v in s.items()}, {k: asarray(v, like=like) for k, v in y.items()})
-                      for s, y in state["pairs"]]
-
-
-def _lbfgs_step_fn(value, opt):
+def _lbfgs_step_fn(objective: LeakyObjective, opt: LBFGS):
     """step_fn that reuses the gradient the line search of ``opt`` computed at the accepted point."""
     def step_fn(params, rng, step):
         if opt.last is None:
-            opt.last = value(params)
+            opt.last = objective.loss_grads_metrics(params)
         _, grads, metrics = opt.last
         return grads, metrics
     return step_fn
 
 
-def train(data, *, w: int, L: int, L_tilde: float, lam: float = 2e-3, scheme: str = "equidistant",
-          a: float = 0.5, adapt_every: int = 50, n_adam: int = 2000, n_sgd: int = 500,
-          lr_adam: float = 3e-3, lr_sgd: float = 0.3, lr_adam_end: float | None = None, n_lbfgs: int = 0,
-          lbfgs_memory: int = 20, learn_maps: bool = False, seed: int = 0,
-          dtype: str = "float64", like=None, checkpoint: str | None = None, desc: str = "leaky",
-          init_scale: float = 1.0, params=None, rho=None):
+#: fields that cannot change a phase's trajectory: those of later phases, and the length of a
+#: phase whose schedule does not depend on it (so that a finished shorter run can be extended)
+_NOT_IN_PHASE = {"adam": ("n_sgd", "lr_sgd", "n_lbfgs", "lbfgs_memory"),
+                 "sgd": ("n_sgd", "n_lbfgs", "lbfgs_memory"),
+                 "lbfgs": ("n_lbfgs",)}
+
+
+def phase_identity(config: LeakyTrainConfig, phase: str, data) -> str:
+    """Checkpoint tag of one phase (``"adam"``, ``"sgd"``, ``"lbfgs"``) of a run.
+
+    :func:`hcref.config.run_identity` of the config, the data fingerprint (``data``: arrays or a
+    fingerprint), the dtype and the phase, with the fields that cannot change this phase's
+    trajectory reset to their defaults: the fields of later phases, ``n_sgd`` and ``n_lbfgs``
+    (constant schedules). ``n_adam`` stays: it sets the decay of Adam's rate.
+    """
+    neutral = {f.name: f.default for f in dataclasses.fields(config) if f.name in _NOT_IN_PHASE[phase]}
+    return run_identity(dataclasses.replace(config, **neutral), data=data, dtype=config.dtype, part=phase)
+
+
+def train(data, config: LeakyTrainConfig, *, like=None, checkpoint: str | None = None, desc: str = "leaky",
+          params=None, rho=None) -> TrainResult:
     """Train a leaky ResNet on ``data`` (an :class:`hcref.data.Dataset` with rows as samples).
 
     Parameters
     ----------
-    w, L, L_tilde, lam : width, number of layers, effective depth, regularisation lambda
-    scheme : ``"equidistant"``, ``"irregular"`` (parameter ``a``) or ``"adaptive"``
-    n_adam, n_sgd : full-batch Adam steps, then SGD steps (Appendix B: 20000 then 10000)
-    lr_adam_end : float, optional
-        Adam's learning rate decays geometrically from ``lr_adam`` to this value (default: constant).
-    n_lbfgs : int
-        Final L-BFGS steps with the layer steps frozen (0: Appendix B's schedule only).
+    data : Dataset with ``x_train`` (N, d_in), ``y_train`` (N, d_out)
+    config : LeakyTrainConfig
+    like : array, optional
+        Backend of the run (e.g. a cupy array); default numpy.
     checkpoint : str, optional
-        Path prefix; ``<prefix>.adam.pkl``, ``.sgd.pkl``, ``.lbfgs.pkl`` let a killed run resume.
-    params, rho : optional warm start (e.g. the network trained at a neighbouring ``L~``)
+        Path prefix; ``<prefix>.adam.npz``, ``.sgd.npz``, ``.lbfgs.npz`` let a killed run resume.
+        Each is tagged with :func:`phase_identity`: another config, data set, warm start or dtype
+        is refused with :class:`hcref.training.CheckpointError`.
+    desc : str, the progress-bar label
+    params, rho : optional warm start: ``W`` (L, w, w+1), ``U_in``, ``U_out`` and the steps (L,)
+        (e.g. the network trained at a neighbouring ``L~``)
 
     Returns
     -------
-    TrainResult; each history entry holds ``loss``, ``train_mse``, ``grad_norm`` and
-    ``stationarity`` (see :func:`stationarity`) at the parameters of that step.
+    TrainResult, carrying ``config``; each history entry holds ``loss``, ``train_mse``,
+    ``grad_norm`` and ``stationarity`` (see :func:`stationarity`) at the parameters of that step.
+
+    Notes
+    -----
+    Appendix B of arXiv 2405.17573 (Adam then SGD, adaptive steps of section 4); the L-BFGS phase is
+    Nocedal & Wright, Algorithm 7.4.
     """
-    rng = default_rng(seed)                                  # the host Generator of this run
+    if not isinstance(config, LeakyTrainConfig):
+        raise TypeError(f"config: expected a LeakyTrainConfig, got {type(config).__name__}")
+    c, dtype = config, config.dtype
+    rng = default_rng(c.seed)                                # the host Generator of this run
     x = asarray(data.x_train.T.copy(), like=like, dtype=dtype)
     y = asarray(data.y_train.T.copy(), like=like, dtype=dtype)
     if params is None:
-        params = init_params(rng, x.shape[0], y.shape[0], w, L, scale=init_scale, like=x, dtype=dtype)
+        params = init_params(rng, x.shape[0], y.shape[0], c.w, c.L, scale=c.init_scale, like=x, dtype=dtype)
     else:
         params = {k: asarray(v, like=x, dtype=dtype) for k, v in _net(params).items()}
     if rho is None:
-        rho = make_steps(scheme, L, L_tilde, a=a, like=x)
+        rho = make_steps(c.scheme, c.L, c.L_tilde, a=c.a, like=x)
     params = dict(params, rho=asarray(rho, like=x, dtype=dtype))
-    tag = f"leaky w{w} L{L} Lt{L_tilde} lam{lam} {scheme} a{a} seed{seed} {dtype}"
-    step_fn = make_step_fn(x, y, L_tilde=L_tilde, lam=lam, scheme=scheme, adapt_every=adapt_every,
-                           learn_maps=learn_maps)
-    adam = Adam(lr=lr_adam)
-    decay = 1.0 if lr_adam_end is None or n_adam <= 1 else (lr_adam_end / lr_adam) ** (1.0 / (n_adam - 1))
+    start = None if checkpoint is None else data_fingerprint(x, y, *(params[k] for k in _NET_KEYS + ("rho",)))
+    objective = LeakyObjective(x, y, L_tilde=c.L_tilde, lam=c.lam, learn_maps=c.learn_maps)
+    step_fn = make_step_fn(objective, scheme=c.scheme, adapt_every=c.adapt_every, adapt_mix=c.adapt_mix)
+    adam = Adam(lr=c.lr_adam)
+    decay = 1.0 if c.lr_adam_end is None or c.n_adam <= 1 else (c.lr_adam_end / c.lr_adam) ** (1.0 / (c.n_adam - 1))
 
     def schedule(p, step, hist):                              # lr for the next step
-        adam.lr = lr_adam * decay ** (step + 1)
+        adam.lr = c.lr_adam * decay ** (step + 1)
     history = []
-    phases = [("adam", adam, n_adam, step_fn, schedule), ("sgd", SGD(lr=lr_sgd), n_sgd, step_fn, None)]
-    if n_lbfgs > 0:
-        lb = LBFGS(step_fn.value, memory=lbfgs_memory)
-        phases.append(("lbfgs", lb, n_lbfgs, _lbfgs_step_fn(step_fn.value, lb), None))
+    phases = [("adam", adam, c.n_adam, step_fn, schedule), ("sgd", SGD(lr=c.lr_sgd), c.n_sgd, step_fn, None)]
+    if c.n_lbfgs > 0:
+        lb = LBFGS(objective.loss_grads_metrics, memory=c.lbfgs_memory)
+        phases.append(("lbfgs", lb, c.n_lbfgs, _lbfgs_step_fn(objective, lb), None))
     for name, opt, n, fn, hook in phases:
         if n <= 0:
             continue
-        ck = None if checkpoint is None else f"{checkpoint}.{name}.pkl"
+        ck, tag = None, ""
+        if checkpoint is not None:
+            ck, tag = f"{checkpoint}.{name}.npz", phase_identity(c, name, start)
         params, h = run_steps(fn, params, opt, rng, n, checkpoint=ck, every=max(1, min(500, n)),
-                              desc=f"{desc} {name}", tag=tag + " " + name, on_step=hook)
+                              desc=f"{desc} {name}", tag=tag, on_step=hook)
         history += h
-    _, _, final = step_fn.value(params)                      # metrics at the returned parameters
-    cfg = dict(w=w, L=L, L_tilde=L_tilde, lam=lam, scheme=scheme, a=a, n_adam=n_adam, n_sgd=n_sgd,
-               n_lbfgs=n_lbfgs, lr_adam_end=lr_adam_end)
-    return TrainResult(_net(params), params["rho"], history, cfg, final)
+    final = objective.evaluate(params).metrics                # metrics at the returned parameters
+    return TrainResult(_net(params), params["rho"], history, c, final)

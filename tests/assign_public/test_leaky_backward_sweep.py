@@ -1,4 +1,4 @@
-"""leaky-backward-sweep: self-check of _sweep through leaky_backward."""
+"""leaky-backward-sweep: self-check of backward_recursion through leaky_backward."""
 import numpy as np
 
 from hcref.leaky import network

@@ -165,3 +165,10 @@ def test_hamiltonian_nearly_constant_at_critical_point(converged):
     # cancel to within a tiny fraction of their size, leaving a value close to eq. 1's H
     gap = np.max(np.abs(e["H_energy"] - e["H_rescaled"]))
     assert gap < 1e-6 * np.max(e["coi"]), (gap, np.max(e["coi"]))
+
+
+def test_gamma_scale_is_checked():
+    A = np.random.default_rng(0).standard_normal((4, 6))
+    with pytest.raises(ValueError, match="gamma_scale"):
+        cost_of_identity(A, gamma=1e-3, gamma_scale="frobenius")
+    assert cost_of_identity(A, gamma=1e-3, gamma_scale="absolute") > 0

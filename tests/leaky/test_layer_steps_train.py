@@ -6,7 +6,8 @@ from hypothesis import given, strategies as st
 from hcref.data import teacher_data
 from hcref.leaky.layer_steps import equidistant, irregular, adaptive_update, cap_steps, make_steps, positions
 from hcref.leaky.network import init_params, leaky_forward
-from hcref.leaky.train import train, evaluate
+from hcref.leaky.train import LeakyTrainConfig, TrainResult, train, evaluate
+from hcref.training import CheckpointError
 
 
 def test_equidistant_and_irregular():
@@ -59,16 +60,17 @@ def test_adaptive_rule_equalises_relative_moves(rng):
 
 def test_train_adam_then_sgd_and_resume(tmp_path):
     d = teacher_data(dims=(6, 2, 6), n_train=30, n_test=30, hidden=10)
-    kw = dict(w=8, L=5, L_tilde=2.0, lam=0.01, n_adam=30, n_sgd=10, lr_adam=3e-3, lr_sgd=1e-2,
-              scheme="adaptive", adapt_every=7)
-    full = train(d, **kw)
+    cfg = LeakyTrainConfig(w=8, L=5, L_tilde=2.0, lam=0.01, n_adam=30, n_sgd=10, lr_adam=3e-3, lr_sgd=1e-2,
+                           scheme="adaptive", adapt_every=7)
+    full = train(d, cfg)
+    assert full.config == cfg                                # the result carries the whole config
     h = full.history
     assert len(h) == 40 and h[-1]["loss"] < h[0]["loss"]
     assert np.max(full.rho) * 2.0 < 1 and not np.allclose(full.rho, 0.2)   # adaptive steps moved
     # interrupted run: only the Adam phase, then resume with the same checkpoint prefix
     ck = str(tmp_path / "run")
-    train(d, **dict(kw, n_sgd=0), checkpoint=ck)
-    resumed = train(d, **kw, checkpoint=ck)
+    train(d, cfg.replace(n_sgd=0), checkpoint=ck)
+    resumed = train(d, cfg, checkpoint=ck)
     np.testing.assert_allclose(resumed.params["W"], full.params["W"], rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(resumed.rho, full.rho)
     err = evaluate(full.params, full.rho, d.x_test.T, d.y_test.T, 2.0)
@@ -81,9 +83,9 @@ def test_lbfgs_phase_reaches_a_critical_point_and_resumes(tmp_path):
 
     (It stalls near 2e-2 here, not at 0: the minimiser sits on ReLU kinks, where the gradient jumps.)"""
     d = teacher_data(dims=(6, 2, 6), n_train=24, n_test=10, hidden=20, seed=3)
-    kw = dict(w=8, L=10, L_tilde=3.0, lam=0.15, n_adam=100, n_sgd=0, lr_adam=1e-2, lr_adam_end=1e-3)
-    adam_only = train(d, **kw)
-    res = train(d, **kw, n_lbfgs=150)
+    cfg = LeakyTrainConfig(w=8, L=10, L_tilde=3.0, lam=0.15, n_adam=100, n_sgd=0, lr_adam=1e-2, lr_adam_end=1e-3)
+    adam_only = train(d, cfg)
+    res = train(d, cfg.replace(n_lbfgs=150))
     assert adam_only.final["stationarity"] > 1e-2
     assert res.final["stationarity"] < 0.1 * adam_only.final["stationarity"], res.final
     assert res.final["loss"] < adam_only.final["loss"]
@@ -91,7 +93,36 @@ def test_lbfgs_phase_reaches_a_critical_point_and_resumes(tmp_path):
     assert all(b <= a + 1e-12 for a, b in zip(losses, losses[1:]))       # Armijo: monotone descent
     np.testing.assert_allclose(res.params["U_in"], adam_only.params["U_in"])   # fixed maps stay fixed
     ck = str(tmp_path / "lb")
-    train(d, **kw, n_lbfgs=60, checkpoint=ck)
-    resumed = train(d, **kw, n_lbfgs=150, checkpoint=ck)
+    train(d, cfg.replace(n_lbfgs=60), checkpoint=ck)
+    resumed = train(d, cfg.replace(n_lbfgs=150), checkpoint=ck)
     assert resumed.final["stationarity"] < 0.1 * adam_only.final["stationarity"]
     assert resumed.final["loss"] < adam_only.final["loss"]
+
+
+def test_checkpoint_of_another_learning_rate_is_refused(tmp_path):
+    """The checkpoint tag covers the learning rates: resuming with another one is an error, not a
+    silent return of the old weights; with the same config the finished run is returned as saved."""
+    d = teacher_data(dims=(6, 2, 6), n_train=20, n_test=10, hidden=10)
+    cfg = LeakyTrainConfig(w=8, L=5, L_tilde=2.0, lam=0.01, n_adam=6, n_sgd=3, lr_adam=1e-3, lr_sgd=1e-2)
+    ck = str(tmp_path / "run")
+    first = train(d, cfg, checkpoint=ck)
+    again = train(d, cfg, checkpoint=ck)
+    np.testing.assert_array_equal(again.params["W"], first.params["W"])
+    with pytest.raises(CheckpointError, match="different run"):
+        train(d, cfg.replace(lr_adam=1.0), checkpoint=ck)
+    with pytest.raises(CheckpointError, match="different run"):
+        train(d, cfg.replace(lr_sgd=0.5), checkpoint=ck)
+    with pytest.raises(CheckpointError, match="different run"):        # another warm start
+        train(d, cfg, checkpoint=ck, params={k: v * 0.5 for k, v in first.params.items()})
+
+
+def test_train_config_round_trip_and_bad_values():
+    cfg = LeakyTrainConfig(w=8, L=5, L_tilde=2.0, lr_adam_end=1e-4, scheme="irregular")
+    assert LeakyTrainConfig.from_json(cfg.to_json()) == cfg
+    assert isinstance(TrainResult(None, None, [], cfg).config, LeakyTrainConfig)
+    for field, bad in (("scheme", "cosine"), ("lr_adam", 0.0), ("lr_sgd", float("nan")), ("lam", -1.0),
+                       ("n_adam", -1), ("w", 0), ("dtype", "int32"), ("lr_adam_end", 0.0), ("a", 1.0)):
+        with pytest.raises(ValueError, match=field):
+            cfg.replace(**{field: bad})
+    with pytest.raises(TypeError, match="config"):
+        train(teacher_data(dims=(6, 2, 6), n_train=5, n_test=5, hidden=4), {"w": 8})

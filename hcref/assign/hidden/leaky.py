@@ -24,7 +24,7 @@ def _backward(get, dout, cache, case):
     net = get("leaky.network")
     grads = dict(net.leaky_backward(dout, cache))
     B_L = case["inputs"]["U_out"].T @ np.asarray(dout)
-    B0, M, Bs = net._sweep(B_L, cache, keep_B=True)
+    B0, M, Bs = net.backward_recursion(B_L, cache, keep_B=True)
     grads["sweep"] = {"B_0": B0, "M": M, "B_l": Bs}
     return grads
 
