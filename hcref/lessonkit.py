@@ -147,7 +147,8 @@ def default_backend() -> str:
 def lesson_config(lesson_file: str, argv=None, **overrides) -> dict:
     """Parse the standard lesson command line into ``cfg``.
 
-    In a notebook kernel (or with ``argv=[]``) the defaults are used: quick mode, ``out/<lesson>``,
+    In a notebook kernel (or with ``argv=[]``) the defaults are used: quick mode, ``out/<lesson>``
+    (or ``$HCREF_LESSON_OUT``),
     the backend of ``HCREF_BACKEND`` (else numpy), seed 0. ``overrides`` replace entries afterwards.
     """
     name = os.path.splitext(os.path.basename(lesson_file))[0]
@@ -171,7 +172,7 @@ def lesson_config(lesson_file: str, argv=None, **overrides) -> dict:
     if args.workers is not None and args.scheduler is not None:
         p.error("--workers and --scheduler: give one of them")
     cfg = vars(args)
-    cfg["out"] = cfg["out"] or os.path.join("out", name)
+    cfg["out"] = cfg["out"] or os.environ.get("HCREF_LESSON_OUT") or os.path.join("out", name)
     cfg["quick"] = not cfg["full"]
     cfg["name"] = name
     cfg.update(overrides)
