@@ -207,14 +207,17 @@ def section_variance(cfg, st, claims, rng):
     for ax, (label, _) in zip(axes, SCALES):
         curves, fits = results[label][0]
         for k, v in curves.items():
-            ax.plot(v["variance"], label=f"{k} (b={fits[k]['exponent']:.2g})",
+            ax.plot(v["variance"], label=f"{k} (b={fits[k]['exponent']:.3g})",
                     ls="--" if k == "naive dense" else ":" if k == "residual" else "-")
         ax.set(yscale="log", xlabel="layer l", ylabel="Var(x_l)", title=f"state variance at init, {label}")
         if scale_of(label) < 1:
-            ax.set_ylim(0.5, 100)
-            out = int(np.argmax(curves["naive dense"]["variance"] > 100))
+            ax.set_ylim(0.5, 1000)
+            out = int(np.argmax(curves["naive dense"]["variance"] > 1000))
             ax.set_title(f"state variance at init, {label}\n(naive dense leaves the axis at l = {out})")
-        ax.legend(fontsize=8, loc="upper center" if scale_of(label) < 1 else "upper left")
+        if scale_of(label) < 1:      # clear of the dense line on the left and the residual below
+            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.07, 1.0))
+        else:
+            ax.legend(fontsize=8, loc="upper left")
     claims.figure(save_figure(fig, cfg["out"], "variance_vs_depth"),
                   caption="first seed; left: every stack grows exponentially at He scale, the simplex ones "
                           "more slowly than the residual; right: with small blocks the long-window simplex "
@@ -312,7 +315,7 @@ def section_gradients(cfg, st, claims, rng):
             out = st["gradients"]["depths"][int(np.argmax(np.array(grads[label]["naive dense"]) > 20))]
             title = f"gradient at the input, {label}\n(naive dense leaves the axis by L = {out})"
         ax.set(xscale="log", yscale="log", xlabel="depth L", ylabel="||dL/dx_0|| / ||dL/dx_L||", title=title)
-        ax.legend(fontsize=8, loc="center right" if scale_of(label) < 1 else "upper left")
+        ax.legend(fontsize=8, loc="upper right" if scale_of(label) < 1 else "upper left")
     depths = list(range(1, 65))
     for H in [1, 2, 4, "all"]:
         axes[2].plot(depths, [float(count_paths(d, "simplex", H)) for d in depths],
