@@ -141,14 +141,16 @@ def reentry_experiment(mu0, reward, *, optimizer: str = "sgd", lr: float = 0.05,
     Returns
     -------
     dict with host lists per step: ``alpha`` (steps+1, H), ``mu`` (steps+1, H), ``tau`` (threshold
-    for ``mu``), ``dmu`` (steps, H); and ``reentered`` (first step at which an entry pruned at the start is
-    active, or -1).
+    for ``mu``), ``dmu`` (steps, H); ``reentered`` (first step at which any entry pruned at the start is
+    active, or -1) and ``reentered_at`` (per entry, length H: the first step at which that entry, pruned
+    at the start, is active; -1 if it never is or was active at the start).
     """
     mu = mu0
     opt = make_optimizer(optimizer, lr=lr)
     alphas, mus, taus, dmus = [], [], [], []
     pruned0 = None
     reentered = -1
+    reentered_at = None
     for step in range(steps + 1):
         alpha, cache = project_simplex_forward(mu)
         xp = get_xp(mu)
@@ -158,11 +160,18 @@ def reentry_experiment(mu0, reward, *, optimizer: str = "sgd", lr: float = 0.05,
         taus.append(float(tau[0] + xp.max(mu)))
         if pruned0 is None:
             pruned0 = to_numpy(alpha == 0)
-        elif reentered < 0 and bool((to_numpy(alpha > 0) & pruned0).any()):
-            reentered = step
+            reentered_at = [-1] * len(pruned0)
+        else:
+            back = to_numpy(alpha > 0) & pruned0
+            if reentered < 0 and bool(back.any()):
+                reentered = step
+            for k, b in enumerate(back.tolist()):
+                if b and reentered_at[k] < 0:
+                    reentered_at[k] = step
         if step == steps:
             break
         dmu = project_simplex_backward(-reward, cache)["mu"] + weight_decay * mu   # L = -<reward, P(mu)>
         dmus.append(to_numpy(dmu).tolist())
         mu = opt.step({"mu": mu}, {"mu": dmu})["mu"]
-    return {"alpha": alphas, "mu": mus, "tau": taus, "dmu": dmus, "reentered": reentered}
+    return {"alpha": alphas, "mu": mus, "tau": taus, "dmu": dmus, "reentered": reentered,
+            "reentered_at": reentered_at}
