@@ -43,14 +43,6 @@ def _strip(results):
     return [{k: v for k, v in r.items() if k not in ("pid", "resumed_at")} for r in results]
 
 
-@pytest.fixture(autouse=True)
-def _pickle_tasks_by_value():
-    cloudpickle = pytest.importorskip("cloudpickle")
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    yield
-    cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
-
-
 def test_in_process_results_are_stored_and_skipped(tmp_path):
     configs = [ToyTask(target=t, seed=s) for t in (1.0, -2.0) for s in (0, 1)]
     first = run_sweep(toy_task, configs, out_dir=str(tmp_path))
