@@ -38,13 +38,18 @@ class SinkhornCache(NamedTuple):
     grad: str        # which backward sinkhorn_backward uses
 
 
-def _lse(L, axis, xp):
-    """logsumexp along ``axis`` (kept): NumPy's ``logaddexp.reduce`` (one call, stable), or the
-    maximum-shifted formula on other backends."""
-    if xp.__name__ == "numpy":
-        return xp.logaddexp.reduce(L, axis=axis, keepdims=True)
-    m = xp.max(L, axis=axis, keepdims=True)
-    return m + xp.log(xp.sum(xp.exp(L - m), axis=axis, keepdims=True))
+def _normalise(L, axis, xp):
+    """One normalisation ``L' = L - logsumexp_axis(L)`` and ``exp(L')``, from a single ``exp``.
+
+    With ``m = max_axis L``, ``P = exp(L - m)`` (entries in (0, 1], no overflow) and
+    ``s = sum_axis P`` (>= 1, no underflow): ``exp(L') = P / s`` and ``L' = (L - m) - log s``.
+    """
+    L = L - xp.max(L, axis=axis, keepdims=True)
+    P = xp.exp(L)
+    s = xp.sum(P, axis=axis, keepdims=True)
+    P /= s
+    L -= xp.log(s)
+    return L, P
 
 
 def sinkhorn_forward(logits, *, rounds: int = 20, grad: str = "unrolled"):
@@ -81,10 +86,9 @@ def sinkhorn_forward(logits, *, rounds: int = 20, grad: str = "unrolled"):
     L = logits
     E = []
     for _ in range(int(rounds)):
-        L = L - _lse(L, -2, xp)            # columns sum to one
-        E.append(xp.exp(L))
-        L = L - _lse(L, -1, xp)            # rows sum to one
-        E.append(xp.exp(L))
+        for axis in (-2, -1):              # columns sum to one, then rows
+            L, expL = _normalise(L, axis, xp)
+            E.append(expL)
     return E[-1], SinkhornCache(E, E[-1], int(rounds), grad)
 
 
