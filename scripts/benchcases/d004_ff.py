@@ -86,8 +86,11 @@ def build_theorems(size, dtype, torch):
     tdt = getattr(torch, dtype)
     W, xpt, xnt = (torch.tensor(a, dtype=tdt) for a in (W_np, xp_np, xn_np))
 
+    def unit(x):
+        return x / torch.linalg.norm(x, dim=1, keepdim=True)
+
     def sums(h_i, h_k, x_i, x_k):                                  # eq. (6)/(8): A_i, B_i over the batch k
-        C = x_i @ x_k.T                                            # rows are unit: cos(x_k, x_i)
+        C = unit(x_i) @ unit(x_k).T                                # cos(x_k, x_i)
         M = (h_i > 0).to(tdt)
         n_i = torch.linalg.norm(h_i, dim=1)
         return ((M @ h_k.T) * C).sum(1), ((h_i @ h_k.T) * C).sum(1) / torch.where(n_i > 0, n_i, 1.0)
