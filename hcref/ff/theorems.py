@@ -94,8 +94,9 @@ def _sums(h_i, h_k, C, HH=None):
     M = (h_i > 0).astype(h_i.dtype)
     _, n_i = l1_l2(h_i)
     HH = h_i @ h_k.T if HH is None else HH
-    A = xp.sum((M @ h_k.T) * C, axis=1)                                   # ||h_k * m_i||_1 = m_i . h_k
-    B = xp.sum(HH * C, axis=1) / xp.where(n_i > 0, n_i, 1.0)              # h_i . h_k / ||h_i||
+    # sum_k P[i, k] C[i, k] as einsum: no (N_i, N_k) temporary for the product
+    A = xp.einsum("ik,ik->i", M @ h_k.T, C)                              # ||h_k * m_i||_1 = m_i . h_k
+    B = xp.einsum("ik,ik->i", HH, C) / xp.where(n_i > 0, n_i, 1.0)       # h_i . h_k / ||h_i||
     return A, B
 
 
