@@ -18,6 +18,7 @@ import argparse
 import json
 import math
 import os
+import statistics
 import sys
 
 import numpy as np
@@ -25,7 +26,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))                    # benchlib, benchcases
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # hcref from a checkout
 
-from benchlib import (DEFAULT_REPEATS, format_table, import_torch, interleaved_medians, limit_blas,  # noqa: E402
+from benchlib import (DEFAULT_REPEATS, format_table, import_torch, interleaved_times, limit_blas,  # noqa: E402
                       matmul_rate, rel_error)
 from hcref.backend import to_numpy  # noqa: E402
 from hcref.optim import Adam  # noqa: E402
@@ -111,13 +112,16 @@ def run(cases, sizes, dtypes, repeats, torch, log=print):
                 log(f"WARNING {case.document} {case.model} {case.size}: hcref and PyTorch disagree "
                     f"(loss {loss_err:.1e}, gradients {grad_err:.1e}, tolerance {case.grad_tol:.0e})")
         for dtype in dtypes:
-            med = interleaved_medians(steppers(case, dtype, torch), repeats)
+            times = interleaved_times(steppers(case, dtype, torch), repeats)
+            med = {k: statistics.median(v) for k, v in times.items()}
             mm = matmul_rate(*case.matmul, dtype)
             t_ms = med["torch"] * 1e3 if "torch" in med else float("nan")
             row = {"document": case.document, "model": case.model, "size": case.size, "dtype": dtype,
                    "hcref_ms": med["hcref"] * 1e3, "torch_ms": t_ms,
                    "ratio": med["hcref"] * 1e3 / t_ms if "torch" in med else float("nan"),
                    "hcref_gflops": case.flops / med["hcref"] / 1e9, "matmul_gflops": mm,
+                   "hcref_min_ms": min(times["hcref"]) * 1e3,        # the least disturbed repetition
+                   "torch_min_ms": min(times["torch"]) * 1e3 if "torch" in times else float("nan"),
                    "loss_err": loss_err, "grad_err": grad_err, "grad_tol": case.grad_tol, "note": case.note}
             rows.append(row)
             log(format_table([row], COLUMNS).split("\n")[1])
@@ -137,7 +141,7 @@ def main(argv=None):
     ap.add_argument("--dtypes", default="float64,float32", help="comma-separated dtypes")
     ap.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="interleaved repetitions (median)")
     ap.add_argument("--threads", type=int, default=None,
-                    help="threads for PyTorch and NumPy's BLAS (default: PyTorch's own count for both)")
+                    help="threads for PyTorch and NumPy's BLAS; None: PyTorch's own count for both")
     ap.add_argument("--json", default=None, metavar="PATH", help="write the rows as JSON")
     ap.add_argument("--memory", action="store_true", help="also measure peak memory (ODE adjoint, Theorem terms)")
     args = ap.parse_args(argv)

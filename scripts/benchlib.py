@@ -38,8 +38,8 @@ def limit_blas(threads):
     return threadpool_limits(limits=int(threads))
 
 
-def interleaved_medians(steppers: dict, repeats: int = DEFAULT_REPEATS) -> dict:
-    """Median seconds per call of each stepper; each round runs every stepper once, in turn."""
+def interleaved_times(steppers: dict, repeats: int = DEFAULT_REPEATS) -> dict:
+    """Seconds per call of each stepper, one list per stepper; each round runs every stepper once, in turn."""
     for f in steppers.values():
         f()                                                   # warm-up
     times = {k: [] for k in steppers}
@@ -48,7 +48,12 @@ def interleaved_medians(steppers: dict, repeats: int = DEFAULT_REPEATS) -> dict:
             t0 = time.perf_counter()
             f()
             times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
+    return times
+
+
+def interleaved_medians(steppers: dict, repeats: int = DEFAULT_REPEATS) -> dict:
+    """Median seconds per call of each stepper (see :func:`interleaved_times`)."""
+    return {k: statistics.median(v) for k, v in interleaved_times(steppers, repeats).items()}
 
 
 def matmul_rate(m: int, k: int, n: int, dtype: str, xp=np, min_seconds: float = 0.05) -> float:
