@@ -88,15 +88,15 @@ def pairwise_terms(h_i, h_k, x_i, x_k, *, use_cosine: bool = True) -> dict:
             "cos_x": _unit_rows(x_i, use_cosine) @ _unit_rows(x_k, use_cosine).T}
 
 
-def _sums(h_i, h_k, C, HH=None):
-    """``(A, B)`` of eq. (6)/(8) from ``C[i, k] = cos(x_k, x_i)`` and ``HH = h_i @ h_k^T`` (made when None)."""
+def _sums(h_i, h_k, C):
+    """``(A, B)`` of eq. (6)/(8) from ``C[i, k] = cos(x_k, x_i)``; ``h_k is h_i`` makes ``h_i h_i^T``
+    a symmetric product (BLAS ``syrk``)."""
     xp = get_xp(h_i)
     M = (h_i > 0).astype(h_i.dtype)
     _, n_i = l1_l2(h_i)
-    HH = h_i @ h_k.T if HH is None else HH
-    # sum_k P[i, k] C[i, k] as einsum: no (N_i, N_k) temporary for the product
-    A = xp.einsum("ik,ik->i", M @ h_k.T, C)                              # ||h_k * m_i||_1 = m_i . h_k
-    B = xp.einsum("ik,ik->i", HH, C) / xp.where(n_i > 0, n_i, 1.0)       # h_i . h_k / ||h_i||
+    # sum_k P[i, k] C[i, k] by einsum: no (N_i, N_k) temporary for the elementwise product
+    A = xp.einsum("ik,ik->i", M @ h_k.T, C)                               # ||h_k * m_i||_1 = m_i . h_k
+    B = xp.einsum("ik,ik->i", h_i @ h_k.T, C) / xp.where(n_i > 0, n_i, 1.0)   # h_i . h_k / ||h_i||
     return A, B
 
 
@@ -117,7 +117,7 @@ def batch_sums(h_i, h_k, x_i, x_k, *, use_cosine: bool = True):
     _check_pairs(h_i, h_k, x_i, x_k)
     U_i = _unit_rows(x_i, use_cosine)
     U_k = U_i if x_k is x_i else _unit_rows(x_k, use_cosine)
-    return _sums(h_i, h_k, U_i @ U_k.T, h_i @ h_i.T if h_k is h_i else None)   # C = cos(x_k, x_i)
+    return _sums(h_i, h_k, U_i @ U_k.T)                                   # C = cos(x_k, x_i)
 
 
 def _assemble(h, a, b, *, theorem: int, A=None, B=None) -> TheoremTerms:
@@ -180,16 +180,11 @@ def theorem2_terms(params, x_pos, x_neg, *, use_cosine: bool = True):
     _check_x(x_pos, "x_pos")
     _check_x(x_neg, "x_neg", x_pos.shape[1])
     h = {"+": layer_forward(x_pos, params)[0], "-": layer_forward(x_neg, params)[0]}
-    U = {"+": _unit_rows(x_pos, use_cosine), "-": _unit_rows(x_neg, use_cosine)}
-    # the four blocks (i, k) of the cosines C = U_i U_k^T and of H_i H_k^T: the (-, +) blocks are
-    # transposes of the (+, -) ones and the diagonal blocks are symmetric products
-    C = {(i, k): U[i] @ U[k].T for i, k in (("+", "+"), ("+", "-"), ("-", "-"))}
-    HH = {(i, k): h[i] @ h[k].T for i, k in (("+", "+"), ("+", "-"), ("-", "-"))}
-    C["-", "+"], HH["-", "+"] = C["+", "-"].T, HH["+", "-"].T
+    U = {"+": _unit_rows(x_pos, use_cosine), "-": _unit_rows(x_neg, use_cosine)}   # made once, used 4 times
     out = []
     for i in ("+", "-"):
-        Ap, Bp = _sums(h[i], h["+"], C[i, "+"], HH[i, "+"])
-        An, Bn = _sums(h[i], h["-"], C[i, "-"], HH[i, "-"])
+        Ap, Bp = _sums(h[i], h["+"], U[i] @ U["+"].T)          # U_i U_i^T is a symmetric product
+        An, Bn = _sums(h[i], h["-"], U[i] @ U["-"].T)
         out.append(_assemble(h[i], Ap - An, Bp - Bn, theorem=2))
     return tuple(out)
 
