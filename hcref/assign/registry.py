@@ -94,7 +94,7 @@ ASSIGNMENTS = (
                _r("hcref/ff/layer.py", "layer_backward", "goodness_backward", "local_gradient_closed_form"),
                "ff", ("ff_single_layer_step",)),
     Assignment("ff-theorem-terms", "Forward-Forward: Theorem 1's terms A_i and B_i by matrix products", _D004, 2,
-               _r("hcref/ff/theorems.py", "pairwise_terms", "batch_sums"), "ff"),
+               _r("hcref/ff/theorems.py", "pairwise_terms", "_sums", "batch_sums"), "ff"),
 )
 
 _BY_ID = {a.id: a for a in ASSIGNMENTS}

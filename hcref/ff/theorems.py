@@ -91,6 +91,20 @@ def pairwise_terms(h_i, h_k, x_i, x_k, *, use_cosine: bool = True) -> dict:
     # END SOLUTION
 
 
+def _sums(h_i, h_k, C):
+    """``(A, B)`` of eq. (6)/(8) from ``C[i, k] = cos(x_k, x_i)``; ``h_k is h_i`` makes ``h_i h_i^T``
+    a symmetric product (BLAS ``syrk``)."""
+    # BEGIN SOLUTION
+    xp = get_xp(h_i)
+    M = (h_i > 0).astype(h_i.dtype)
+    _, n_i = l1_l2(h_i)
+    # sum_k P[i, k] C[i, k] by einsum: no (N_i, N_k) temporary for the elementwise product
+    A = xp.einsum("ik,ik->i", M @ h_k.T, C)                               # ||h_k * m_i||_1 = m_i . h_k
+    B = xp.einsum("ik,ik->i", h_i @ h_k.T, C) / xp.where(n_i > 0, n_i, 1.0)   # h_i . h_k / ||h_i||
+    return A, B
+    # END SOLUTION
+
+
 def batch_sums(h_i, h_k, x_i, x_k, *, use_cosine: bool = True):
     """``(A, B)`` of eq. (6)/(8) for every sample ``i`` against the batch ``k``: shapes (N_i,).
 
@@ -102,16 +116,14 @@ def batch_sums(h_i, h_k, x_i, x_k, *, use_cosine: bool = True):
     Notes
     -----
     ``seeds/004_ad95802844a45d54.txt``, eq. (6) and (8), by the matrix products of the module notes.
+    When ``x_k is x_i`` (a batch against itself) the unit rows are made once and ``U @ U^T`` is a
+    symmetric product (BLAS ``syrk``, half the work of a general one); likewise ``h_i @ h_k^T``.
     """
     _check_pairs(h_i, h_k, x_i, x_k)
     # BEGIN SOLUTION
-    xp = get_xp(h_i)
-    C = _unit_rows(x_i, use_cosine) @ _unit_rows(x_k, use_cosine).T      # cos(x_k, x_i)
-    M = (h_i > 0).astype(h_i.dtype)
-    _, n_i = l1_l2(h_i)
-    A = xp.sum((M @ h_k.T) * C, axis=1)                                   # ||h_k * m_i||_1 = m_i . h_k
-    B = xp.sum((h_i @ h_k.T) * C, axis=1) / xp.where(n_i > 0, n_i, 1.0)   # h_i . h_k / ||h_i||
-    return A, B
+    U_i = _unit_rows(x_i, use_cosine)
+    U_k = U_i if x_k is x_i else _unit_rows(x_k, use_cosine)
+    return _sums(h_i, h_k, U_i @ U_k.T)                                   # C = cos(x_k, x_i)
     # END SOLUTION
 
 
@@ -174,13 +186,13 @@ def theorem2_terms(params, x_pos, x_neg, *, use_cosine: bool = True):
     """
     _check_x(x_pos, "x_pos")
     _check_x(x_neg, "x_neg", x_pos.shape[1])
-    h_pos, _ = layer_forward(x_pos, params)
-    h_neg, _ = layer_forward(x_neg, params)
+    h = {"+": layer_forward(x_pos, params)[0], "-": layer_forward(x_neg, params)[0]}
+    U = {"+": _unit_rows(x_pos, use_cosine), "-": _unit_rows(x_neg, use_cosine)}   # made once, used 4 times
     out = []
-    for h, x in ((h_pos, x_pos), (h_neg, x_neg)):
-        Ap, Bp = batch_sums(h, h_pos, x, x_pos, use_cosine=use_cosine)
-        An, Bn = batch_sums(h, h_neg, x, x_neg, use_cosine=use_cosine)
-        out.append(_assemble(h, Ap - An, Bp - Bn, theorem=2))
+    for i in ("+", "-"):
+        Ap, Bp = _sums(h[i], h["+"], U[i] @ U["+"].T)          # U_i U_i^T is a symmetric product
+        An, Bn = _sums(h[i], h["-"], U[i] @ U["-"].T)
+        out.append(_assemble(h[i], Ap - An, Bp - Bn, theorem=2))
     return tuple(out)
 
 

@@ -1,0 +1,112 @@
+"""Shared timing code of the benchmarks (``bench.py``, ``bench_leaky.py``).
+
+Method: every stepper is run once to warm up, then ``repeats`` rounds in which each stepper runs once
+(hcref and PyTorch interleaved, so that load on a shared machine hits both alike); the median of
+the rounds is reported. PyTorch runs with ``threads`` intra-op threads, the same number that
+NumPy's BLAS uses (``threadpoolctl`` caps it when installed).
+"""
+from __future__ import annotations
+
+import statistics
+import time
+import tracemalloc
+
+import numpy as np
+
+DEFAULT_REPEATS = 7
+
+
+def import_torch(threads=None):
+    """``torch`` with ``threads`` intra-op threads, or None when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    if threads:
+        torch.set_num_threads(int(threads))
+    return torch
+
+
+def limit_blas(threads):
+    """Cap NumPy's BLAS at ``threads`` (returns the threadpoolctl context, or None)."""
+    if not threads:
+        return None
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(limits=int(threads))
+
+
+def interleaved_times(steppers: dict, repeats: int = DEFAULT_REPEATS) -> dict:
+    """Seconds per call of each stepper, one list per stepper; each round runs every stepper once, in turn."""
+    for f in steppers.values():
+        f()                                                   # warm-up
+    times = {k: [] for k in steppers}
+    for _ in range(max(1, int(repeats))):
+        for k, f in steppers.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+    return times
+
+
+def interleaved_medians(steppers: dict, repeats: int = DEFAULT_REPEATS) -> dict:
+    """Median seconds per call of each stepper (see :func:`interleaved_times`)."""
+    return {k: statistics.median(v) for k, v in interleaved_times(steppers, repeats).items()}
+
+
+def matmul_rate(m: int, k: int, n: int, dtype: str, xp=np, min_seconds: float = 0.05) -> float:
+    """GFLOP/s of one plain ``(m, k) @ (k, n)`` product into a preallocated output (median of 5)."""
+    rng = np.random.default_rng(1)
+    a = xp.asarray(rng.standard_normal((m, k)), dtype=dtype)
+    b = xp.asarray(rng.standard_normal((k, n)), dtype=dtype)
+    out = xp.empty((m, n), dtype=dtype)
+    xp.dot(a, b, out=out)
+    t0 = time.perf_counter()
+    xp.dot(a, b, out=out)
+    one = max(time.perf_counter() - t0, 1e-7)
+    reps = max(1, min(5000, int(min_seconds / one)))
+    ts = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            xp.dot(a, b, out=out)
+        if xp.__name__ == "cupy":
+            xp.cuda.Stream.null.synchronize()
+        ts.append((time.perf_counter() - t0) / reps)
+    return 2.0 * m * k * n / statistics.median(ts) / 1e9
+
+
+def rel_error(a, b) -> float:
+    """``max|a - b| / max(|a| + |b|, 1e-12)`` (the convention of ``hcref.gradcheck``)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
+    if a.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(a) + np.abs(b))), 1e-12))
+
+
+def peak_bytes(fn) -> int:
+    """Peak traced allocation (bytes, :mod:`tracemalloc`; NumPy reports its buffers) of ``fn()``."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def format_table(rows, columns) -> str:
+    """A plain text table of ``rows`` (dicts) with ``columns`` = [(key, header, format)]."""
+    head = " ".join(f"{h:>{max(len(h), 8)}}" for _, h, _ in columns)
+    lines = [head]
+    for r in rows:
+        cells = []
+        for key, h, fmt in columns:
+            v = r.get(key)
+            s = "-" if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, fmt)
+            cells.append(f"{s:>{max(len(h), 8)}}")
+        lines.append(" ".join(cells))
+    return "\n".join(lines)
