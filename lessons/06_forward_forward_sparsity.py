@@ -54,7 +54,7 @@ from hcref.ff.experiments import (evaluate, group_hoyer, theorem1_over_dataset, 
 from hcref.ff.init_experiments import init_norm_ratio, theorem1_converse, theorem1_share_over_inits
 from hcref.ff.layer import init_layer
 from hcref.ff.theorems import one_step_check
-from hcref.lessonkit import Claims, in_notebook, lesson_config
+from hcref.lessonkit import Claims, format_value, in_notebook, lesson_config
 from hcref.viz import new_figure, save_figure
 
 SRC = "Yang 2023, FF sparsity theory"
@@ -126,6 +126,13 @@ if in_notebook():
     sizes = settings(cfg, data)
 
 
+def show(claims, since=0):
+    """Print the claims rows recorded since row ``since``: measured value, verdict, test and note."""
+    for r in claims.rows[since:]:
+        print(f"{r['name']}: measured {format_value(r['measured'])} -> {r['verdict'].upper()}\n"
+              f"    document: {r['claimed']} [{r['source']}]\n    test: {r['test']}\n    {r['note']}")
+
+
 # %% [markdown]
 # ## 1. Figure 1A: Theorem 1 at a random initialisation
 # A layer of `n = 128` units, `W ~ N(0, 2/n)` (assumption 5), unit-length images, batches of
@@ -189,7 +196,9 @@ def figure_1a(cfg, d, s, claims):
 
 # %%
 if in_notebook():
+    first_row = len(claims.rows)
     figure_1a(cfg, data, sizes, claims)
+    show(claims, first_row)
 
 
 # %% [markdown]
@@ -242,7 +251,9 @@ def figure_1b(cfg, d, s, claims):
 
 # %%
 if in_notebook():
+    first_row = len(claims.rows)
     figure_1b(cfg, data, sizes, claims)
+    show(claims, first_row)
 
 
 # %% [markdown]
@@ -316,7 +327,9 @@ def figure_2(cfg, d, s, claims):
 
 # %%
 if in_notebook():
+    first_row = len(claims.rows)
     figure_2(cfg, data, sizes, claims)
+    show(claims, first_row)
 
 
 # %% [markdown]
@@ -416,7 +429,9 @@ def figure_3(cfg, d, s, claims):
 
 # %%
 if in_notebook():
+    first_row = len(claims.rows)
     figure_3(cfg, data, sizes, claims)
+    show(claims, first_row)
 
 
 # %% [markdown]
@@ -453,7 +468,9 @@ def tiny_step(cfg, d, s, claims):
 
 # %%
 if in_notebook():
+    first_row = len(claims.rows)
     tiny_step(cfg, data, sizes, claims)
+    show(claims, first_row)
 
 
 # %% [markdown]
@@ -536,9 +553,10 @@ def ff_vs_bp(cfg, d, s, claims):
 
 # %%
 if in_notebook():
+    first_row = len(claims.rows)
     ff_vs_bp(cfg, data, sizes, claims)
-    from hcref.lessonkit import print_claims
-    print_claims(claims.result())
+    show(claims, first_row)
+    print("verdicts:", claims.counts())
 
 
 # %%
