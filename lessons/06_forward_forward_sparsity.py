@@ -384,7 +384,7 @@ def figure_3(cfg, d, s, claims):
         axh.set(xlabel="iteration", ylabel="mean Hoyer sparsity", title=f"sparsity of the {g} activations",
                 ylim=(min(ends) - pad, max(ends) + 3 * pad))
         axh.title.set_fontsize(9)
-        axh.legend(loc="best")
+        axh.legend(loc="lower right")
         most = float(np.mean(act > 0.5))
         late = float(np.mean(act[act.size // 2:] > 0.5))
         n_above = int(np.sum(act > 0.5))
