@@ -13,14 +13,15 @@ from ..optim import SGD, Adam
 from ..training import run_steps
 from .configs import BPNetworkConfig, FFNetworkConfig, SingleLayerConfig
 from .backprop import bp_hidden, bp_loss_and_grads, bp_predict, init_bp_network
-from .hoyer import hoyer_summary
+from .hoyer import hoyer_sparsity, hoyer_summary
 from .layer import init_layer, layer_forward, layer_loss_and_grad
 from .network import (embed_labels, ff_hidden, ff_network_grads, ff_predict, init_ff_network,
                       make_positive_negative)
 from .theorems import sparsity_change, theorem1_terms, theorem2_terms
 
 __all__ = ["SingleLayerConfig", "BPNetworkConfig", "FFNetworkConfig", "unit_rows", "Batcher", "theorem1_over_dataset", "theorem1_share_vs_batch", "evaluate", "zero_label_slot",
-           "track_single_layer", "train_ff", "train_bp", "layer_sparsity"]
+           "track_single_layer", "train_single_layer", "train_ff", "train_bp", "layer_sparsity",
+           "group_hoyer"]
 
 
 def unit_rows(x):
@@ -103,14 +104,30 @@ def track_single_layer(x, y=None, *, config: SingleLayerConfig, checkpoint=None,
     ``pred_g``, ``actual_g``, ``agree_g`` (agreement rate on non-silent samples), ``silent_g``,
     ``hoyer_g``. ``[r for r in history if "step" in r]`` selects the measured steps.
     """
+    return _run_single_layer(x, y, config, checkpoint, desc)[2]
+
+
+def train_single_layer(x, y=None, *, config: SingleLayerConfig, checkpoint=None, desc=None):
+    """The run of :func:`track_single_layer`, returning ``(params_init, params_final, history)``.
+
+    The initial parameters are those of the run itself (the same seed), so that a layer's sparsity
+    on fixed data can be compared before and after training (:func:`group_hoyer`).
+    """
+    return _run_single_layer(x, y, config, checkpoint, desc)
+
+
+def _run_single_layer(x, y, config, checkpoint, desc):
     if not isinstance(config, SingleLayerConfig):
         raise TypeError(f"config: expected a SingleLayerConfig, got {type(config).__name__}")
+    if config.mode == "ff" and y is None:
+        raise ValueError("y: mode 'ff' needs the labels")
     mode, n, batch, seed, n_classes = config.mode, config.n, config.batch, config.seed, config.n_classes
     track_every = config.track_every
     rng = default_rng(seed)
     X = asarray(x)
     Y = None if y is None else asarray(y)
     params = init_layer(rng, X.shape[1], n, like=X)
+    params_init = dict(params)
     batcher = Batcher(X.shape[0], batch, seed)
     state = {}
 
@@ -147,9 +164,9 @@ def track_single_layer(x, y=None, *, config: SingleLayerConfig, checkpoint=None,
                                 f"silent_{gname}": h["silent_fraction"], f"hoyer_{gname}": h["mean_active"]})
 
     tag = run_identity(config, data=(X, Y), dtype=X.dtype)
-    _, history = run_steps(step_fn, params, SGD(lr=config.lr), rng, config.n_steps, checkpoint=checkpoint,
-                           every=100, desc=desc or f"single layer ({mode})", tag=tag, on_step=on_step)
-    return history
+    final, history = run_steps(step_fn, params, SGD(lr=config.lr), rng, config.n_steps, checkpoint=checkpoint,
+                               every=100, desc=desc or f"single layer ({mode})", tag=tag, on_step=on_step)
+    return params_init, final, history
 
 
 def _check_config(config, cls):
@@ -234,3 +251,20 @@ def evaluate(kind: str, params, x, y, *, n_classes: int = 10, chunk: int = 2000)
 def layer_sparsity(h) -> float:
     """Mean Hoyer sparsity over the non-silent rows of ``h``."""
     return hoyer_summary(h)["mean_active"]
+
+
+def group_hoyer(params, x, y, *, seed: int, n_classes: int = 10) -> dict:
+    """Hoyer sparsity of one layer on fixed positive and negative inputs (unit length).
+
+    Negatives carry a wrong label drawn from ``default_rng(seed)``, so two calls with the same seed
+    see the same inputs (and can be compared sample by sample). Returns, per group ``"pos"`` and
+    ``"neg"``, the :func:`hoyer_summary` entries plus ``S``: host list of the per-sample sparsity
+    (``S(0) = 1`` for a silent sample).
+    """
+    X, Y = asarray(x), asarray(y)
+    xp_, xn_ = make_positive_negative(default_rng(seed), X, Y, n_classes=n_classes)
+    out = {}
+    for g, v in (("pos", xp_), ("neg", xn_)):
+        h = layer_forward(unit_rows(v), params)[0]
+        out[g] = dict(hoyer_summary(h), S=to_numpy(hoyer_sparsity(h)).tolist())
+    return out
