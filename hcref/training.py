@@ -37,7 +37,11 @@ import zipfile
 from typing import Callable
 
 import numpy
-from tqdm.auto import tqdm
+try:                                    # notebook widgets where ipywidgets exists, a plain bar otherwise
+    import ipywidgets  # noqa: F401
+    from tqdm.auto import tqdm
+except ImportError:
+    from tqdm.std import tqdm
 
 from .backend import to_numpy, asarray
 
