@@ -43,7 +43,7 @@ import numpy as np
 
 from hcref.backend import to_numpy
 from hcref.gradcheck import rel_error
-from hcref.lessonkit import Claims, format_value, in_notebook, lesson_config
+from hcref.lessonkit import Claims, format_value, in_notebook, lesson_config, print_claims, write_metrics
 from hcref.ode.adjoint import continuous_adjoint, discrete_adjoint
 from hcref.ode.adjoint_study import (AdjointStudyConfig, flat, gradient_error_sweep, memory_sweep,
                                      reconstruction_study)
@@ -351,6 +351,16 @@ def main(cfg):
 
 
 # %% [markdown]
+# ## The claims table
+# Every row of this notebook's run, with its test and verdict (also written to `metrics.json`).
+
+# %%
+if in_notebook():
+    print_claims(claims.result())
+    print("metrics:", write_metrics(claims.result(), cfg["out"]))
+
+
+# %% [markdown]
 # ## Summary
 # * The document's adjoint equation `da/dt = -a df/dz` is the `eps -> 0` limit of the chain rule
 #   through one Euler step; its parameter gradient is the limit of the layerized sum of section 1.2.
@@ -376,6 +386,6 @@ def main(cfg):
 #    need only one?
 
 # %%
-if __name__ == "__main__":
+if __name__ == "__main__" and not in_notebook():
     from hcref.lessonkit import run_lesson
     run_lesson(main, __file__)

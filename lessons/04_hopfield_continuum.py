@@ -32,7 +32,7 @@ import numpy as np
 
 from hcref.data import digits, mnist
 from hcref.evidence import decide_difference, paired_difference, wilson_interval
-from hcref.lessonkit import Claims, format_value, in_notebook, lesson_config
+from hcref.lessonkit import Claims, format_value, in_notebook, lesson_config, print_claims, write_metrics
 from hcref.ode.classifier_study import ClassifierTaskConfig, classifier_task, protocol_epochs, PROTOCOL_STEPS
 from hcref.ode.energy import ENERGIES, EnergyField, PlainField
 from hcref.ode.gradient_flow import QuadraticFlowField, euclidean_coordinates, quadratic_energy
@@ -520,6 +520,16 @@ def main(cfg):
 
 
 # %% [markdown]
+# ## The claims table
+# Every row of this notebook's run, with its test and verdict (also written to `metrics.json`).
+
+# %%
+if in_notebook():
+    print_claims(claims.result())
+    print("metrics:", write_metrics(claims.result(), cfg["out"]))
+
+
+# %% [markdown]
 # ## Summary
 # * Asynchronous Hopfield updates never raise `-x^T W x` and always settle (Theorem 1's proof);
 #   synchronous updates can raise it, on their 2-cycles, so the theorem as written for the synchronous
@@ -550,6 +560,6 @@ def main(cfg):
 #    discrete ones. Why does the gap not vanish as quickly as for a smooth field?
 
 # %%
-if __name__ == "__main__":
+if __name__ == "__main__" and not in_notebook():
     from hcref.lessonkit import run_lesson
     run_lesson(main, __file__)
