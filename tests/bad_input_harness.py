@@ -47,6 +47,7 @@ SKIPPED_MODULES = {
     "hcref.lessonkit": "lesson plumbing (argument parsing and metrics files for the lessons)",
     "hcref.viz": "figures only; takes what the lessons computed",
     "hcref.evidence": "lesson verdict bookkeeping over measured numbers",
+    "reference_cases": "reference-vector cases (owned with the reference vectors)",
     "experiments": "lesson-level experiment drivers (owned with the lessons)",
 }
 
@@ -161,6 +162,10 @@ def _backend_calls():
         "as_float_array": _c(A(4, 6), "x", ndim=2, mutate=("a", "ndim")),
         "check_finite": _c(A(4, 6), "x", mutate=("a",)),
         "check_shape": _c(A(4, 6), "x", (4, 6), mutate=("a",)),
+        "check_upstream": _c(A(4, 6), A(4, 6), "dy", mutate=("dout",)),
+        "check_params": _c({"W": A(3, 2)}, "params", {"W": (3, 2)}, mutate=("params",)),
+        "check_int": _c(3, "n", mutate=("value",)),
+        "check_real": _c(0.5, "lr", low=0.0, low_open=True, mutate=("value",)),
     }
 
 
@@ -658,6 +663,9 @@ ACCEPTS = [
     ("hcref.blocks.sigmoid_forward", "x", _SHAPE, "elementwise: any shape, any batch (also empty)"),
     ("hcref.blocks.softmax_forward", "x", _SHAPE, "along one axis of any array"),
     ("hcref.ff.network.softplus", "z", _SHAPE, "elementwise: any shape"),
+    ("hcref.*_backward", "d*", {"complex"}, "complex-step differentiation passes complex upstream gradients"),
+    ("hcref.*_vjp", "a", {"complex"}, "complex-step differentiation passes complex upstream gradients"),
+    ("hcref.backend.check_upstream", "dout", {"complex"}, "complex-step upstream gradients are allowed"),
 ]
 
 

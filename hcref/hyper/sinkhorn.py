@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array
+from ..backend import check_int, get_xp, as_float_array, check_upstream
 from ..config import check_choice
 
 __all__ = ["SinkhornCache", "sinkhorn_forward", "sinkhorn_backward", "sinkhorn_backward_unrolled",
@@ -47,6 +47,14 @@ def _lse(L, axis, xp):
         return xp.logaddexp.reduce(L, axis=axis, keepdims=True)
     m = xp.max(L, axis=axis, keepdims=True)
     return m + xp.log(xp.sum(xp.exp(L - m), axis=axis, keepdims=True))
+
+
+def _normalise(L, axis, xp):
+    """``L - lse_axis(L)``, shifted by the maximum first: at ``|L| ~ 1e30`` the ``log(n)`` part of the
+    logsumexp is below one ulp of ``L`` and would be lost (rows summing to 2); after the shift the
+    largest entry is 0 and the normalisation is exact to round-off at any scale."""
+    Z = L - xp.max(L, axis=axis, keepdims=True)
+    return Z - _lse(Z, axis, xp)
 
 
 def sinkhorn_forward(logits, *, rounds: int = 20, grad: str = "unrolled"):
@@ -75,16 +83,15 @@ def sinkhorn_forward(logits, *, rounds: int = 20, grad: str = "unrolled"):
     as_float_array(logits, "logits")
     if logits.ndim < 2 or logits.shape[-1] != logits.shape[-2]:
         raise ValueError(f"logits: expected shape (..., n, n) with square last two axes, got {tuple(logits.shape)}")
-    if int(rounds) < 1:
-        raise ValueError(f"rounds: expected at least one Sinkhorn round, got {rounds}")
+    rounds = check_int(rounds, "rounds", low=1)
     check_choice(grad, "grad", GRAD_MODES)
     xp = get_xp(logits)
     L = logits
     E = []
     for _ in range(int(rounds)):
-        L = L - _lse(L, -2, xp)            # columns sum to one
+        L = _normalise(L, -2, xp)          # columns sum to one
         E.append(xp.exp(L))
-        L = L - _lse(L, -1, xp)            # rows sum to one
+        L = _normalise(L, -1, xp)          # rows sum to one
         E.append(xp.exp(L))
     return E[-1], SinkhornCache(E, E[-1], int(rounds), grad)
 
@@ -99,6 +106,7 @@ def sinkhorn_backward_unrolled(dR, cache: SinkhornCache):
     columns, every column of ``dlogits`` sums to zero (a column shift of the logits
     changes nothing).
     """
+    check_upstream(dR, cache.R.shape, 'dR')
     # BEGIN SOLUTION
     xp = get_xp(dR)
     dL = dR * cache.R                                  # R = exp(L_last)
@@ -173,6 +181,7 @@ def sinkhorn_backward_implicit(dR, cache: SinkhornCache, *, solver: str = "gauge
     least squares on the full singular system would be wrong for a not-quite-converged ``R``:
     the near-null direction gets amplified.)
     """
+    check_upstream(dR, cache.R.shape, 'dR')
     check_choice(solver, "solver", IMPLICIT_SOLVERS)
     # BEGIN SOLUTION
     R = cache.R
@@ -200,6 +209,7 @@ def sinkhorn_backward(dR, cache: SinkhornCache):
     VJP: :func:`sinkhorn_backward_unrolled` (exact for the ``rounds`` run) or
     :func:`sinkhorn_backward_implicit` (at the fixed point).
     """
+    check_upstream(dR, cache.R.shape, 'dR')
     if cache.grad == "implicit":
         return sinkhorn_backward_implicit(dR, cache)
     return sinkhorn_backward_unrolled(dR, cache)
