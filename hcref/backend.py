@@ -20,7 +20,8 @@ import numpy
 
 __all__ = [
     "get_xp", "to_numpy", "asarray", "set_backend", "backend_name", "cupy_available",
-    "default_rng", "as_float_array", "check_finite", "check_shape",
+    "default_rng", "as_float_array", "check_finite", "check_shape", "check_upstream", "check_params",
+    "check_int", "check_real",
 ]
 
 _cupy = None
@@ -125,6 +126,8 @@ def as_float_array(a: Any, name: str, *, ndim: int | tuple[int, ...] | None = No
         raise TypeError(f"{name}: expected a floating-point array, got dtype {a.dtype}")
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if not all(isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in allowed):
+            raise TypeError(f"ndim: expected a non-negative integer or a tuple of them, got {ndim!r}")
         if a.ndim not in allowed:
             raise ValueError(f"{name}: expected {' or '.join(map(str, allowed))} dimensions, "
                              f"got shape {tuple(a.shape)}")
@@ -134,7 +137,11 @@ def as_float_array(a: Any, name: str, *, ndim: int | tuple[int, ...] | None = No
 
 def check_finite(a: Any, name: str, xp=None) -> None:
     """Raise ``ValueError`` naming ``name`` when ``a`` holds NaN or infinity."""
+    if not hasattr(a, "dtype"):
+        raise TypeError(f"{name}: expected an array, got {type(a).__name__}")
     xp = xp or get_xp(a)
+    if a.dtype.kind in "iub":
+        return
     if not bool(xp.all(xp.isfinite(a))):
         bad = int(a.size - int(xp.count_nonzero(xp.isfinite(a))))
         raise ValueError(f"{name}: expected finite values, found {bad} NaN/inf entries")
@@ -142,7 +149,74 @@ def check_finite(a: Any, name: str, xp=None) -> None:
 
 def check_shape(a: Any, name: str, expected: tuple) -> None:
     """Raise ``ValueError`` unless ``a.shape`` matches ``expected`` (``None`` matches any size)."""
+    if not hasattr(a, "shape"):
+        raise TypeError(f"{name}: expected an array, got {type(a).__name__}")
     shape = tuple(a.shape)
     if len(shape) != len(expected) or any(e is not None and e != s for e, s in zip(expected, shape)):
         want = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
         raise ValueError(f"{name}: expected shape {want}, got {shape}")
+
+
+def check_upstream(dout: Any, expected: Any, name: str = "dout"):
+    """Validate the upstream gradient of a backward against the forward's output.
+
+    ``dout`` must be a floating-point array (complex allowed, for complex-step checks) of exactly
+    ``expected.shape`` (``expected`` is the forward's output, or its shape), with finite values.
+    A Python or NumPy scalar is accepted where the output was a scalar. Returns ``dout``.
+    """
+    shape = tuple(expected) if isinstance(expected, tuple) else tuple(getattr(expected, "shape", ()))
+    if shape == () and isinstance(dout, (int, float)) and not isinstance(dout, bool):
+        if not (dout == dout and abs(dout) != float("inf")):
+            raise ValueError(f"{name}: expected a finite number, got {dout!r}")
+        return dout
+    as_float_array(dout, name, allow_complex=True)
+    if tuple(dout.shape) != shape:
+        raise ValueError(f"{name}: expected shape {shape} (the forward's output), got {tuple(dout.shape)}")
+    return dout
+
+
+def check_params(params: Any, name: str, shapes: dict) -> None:
+    """Validate a parameter dict: each key in ``shapes`` present, a finite float array of that shape.
+
+    ``shapes`` maps a key to an expected shape tuple (``None`` entries match any size) or to
+    ``None`` (any shape). Parameters never broadcast: a wrong shape is an error naming the key.
+    """
+    if not isinstance(params, dict):
+        raise TypeError(f"{name}: expected a dict of arrays, got {type(params).__name__}")
+    for key, shape in shapes.items():
+        if key not in params:
+            raise ValueError(f"{name}: missing key {key!r} (expected keys {sorted(shapes)})")
+        label = f"{name}[{key!r}]"
+        as_float_array(params[key], label, allow_complex=True)
+        if shape is not None:
+            check_shape(params[key], label, tuple(shape))
+
+
+def check_int(value: Any, name: str, *, low: int | None = 1, high: int | None = None) -> int:
+    """An integer (not a bool, not a float) in ``[low, high]``; returns it as ``int``."""
+    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)):
+        raise TypeError(f"{name}: expected an integer, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(f"{name}: expected an integer in [{lo}, {hi}], got {value}")
+    return value
+
+
+def check_real(value: Any, name: str, *, low: float | None = None, high: float | None = None,
+               low_open: bool = False, high_open: bool = False) -> float:
+    """A finite real number (not a bool, not an array) within the given bounds; returns ``float``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, numpy.integer, numpy.floating)):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    if v != v or v in (float("inf"), float("-inf")):
+        raise ValueError(f"{name}: expected a finite number, got {v}")
+    bad_low = low is not None and (v <= low if low_open else v < low)
+    bad_high = high is not None and (v >= high if high_open else v > high)
+    if bad_low or bad_high:
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(f"{name}: expected a number in {'(' if low_open else '['}{lo}, {hi}"
+                         f"{')' if high_open else ']'}, got {v}")
+    return v

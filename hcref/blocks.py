@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .backend import get_xp, as_float_array, asarray
+from .backend import get_xp, as_float_array, asarray, check_params, check_shape, check_upstream
 from .config import check_choice
 
 __all__ = [
@@ -45,14 +45,18 @@ def affine_forward(x, params):
     -------
     y : array, shape (..., D_out)
     """
+    as_float_array(x, "x", allow_complex=True)
+    check_params(params, "params", {"W": (None, None), "b": None})
     W, b = params["W"], params["b"]
-    if x.shape[-1] != W.shape[0]:
+    check_shape(b, "params['b']", (W.shape[1],))       # parameters never broadcast
+    if x.ndim < 1 or x.shape[-1] != W.shape[0]:
         raise ValueError(f"x: expected last axis of size {W.shape[0]} (rows of W), got shape {tuple(x.shape)}")
     return x @ W + b, AffineCache(x, W)
 
 
 def affine_backward(dy, cache: AffineCache):
     """VJP of ``y = x @ W + b``: ``dx = dy W^T``, ``dW = x^T dy``, ``db = sum_rows dy``."""
+    check_upstream(dy, cache.x.shape[:-1] + (cache.W.shape[1],), 'dy')
     # BEGIN SOLUTION
     x, W = cache
     x2 = x.reshape(-1, x.shape[-1])
@@ -81,6 +85,7 @@ def relu_forward(x):
 
 def relu_backward(dy, cache: ActivationCache):
     """VJP of ``y = relu(x)``: ``dx = dy * 1[x > 0]``."""
+    check_upstream(dy, cache.value.shape, 'dy')
     # BEGIN SOLUTION
     return {"x": dy * (cache.value > 0)}
     # END SOLUTION
@@ -94,6 +99,7 @@ def tanh_forward(x):
 
 def tanh_backward(dy, cache: ActivationCache):
     """VJP of ``y = tanh(x)``: ``dx = dy * (1 - y^2)``."""
+    check_upstream(dy, cache.value.shape, 'dy')
     return {"x": dy * (1 - cache.value ** 2)}
 
 
@@ -106,12 +112,21 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dy, cache: ActivationCache):
     """VJP of ``y = sigmoid(x)``: ``dx = dy * y (1 - y)``."""
+    check_upstream(dy, cache.value.shape, 'dy')
     s = cache.value
     return {"x": dy * s * (1 - s)}
 
 
 def softmax_forward(x, *, axis: int = -1):
-    """Softmax along ``axis``, shifted by the maximum so that it never overflows."""
+    """Softmax along ``axis``, shifted by the maximum so that it never overflows.
+
+    Non-finite input (NaN, +inf, -inf) is refused with a ValueError naming ``x``: ``+inf - inf``
+    has no value, so a softmax of ``+inf`` would be NaN; pass large finite logits (or mask with a
+    large negative number) instead.
+    """
+    as_float_array(x, "x", allow_complex=True)
+    if isinstance(axis, bool) or not isinstance(axis, int) or not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
+        raise ValueError(f"axis: expected an integer axis of an array of shape {tuple(x.shape)}, got {axis!r}")
     xp = get_xp(x)
     z = x - xp.max(x, axis=axis, keepdims=True)
     e = xp.exp(z)
@@ -126,6 +141,7 @@ class SoftmaxCache(NamedTuple):
 
 def softmax_backward(dy, cache: SoftmaxCache):
     """VJP of ``y = softmax(x)``: ``dx = y * (dy - <dy, y>)`` (inner product along ``axis``)."""
+    check_upstream(dy, cache.y.shape, 'dy')
     # BEGIN SOLUTION
     y, axis = cache
     xp = get_xp(y)
@@ -154,6 +170,7 @@ def rmsnorm_forward(x, params, *, eps: float = 1e-6):
 def rmsnorm_backward(dy, cache: NormCache):
     """VJP of RMSNorm: ``dx = r (dxhat - xhat mean(dxhat xhat))``, ``dg = sum_rows dy xhat``,
     with ``xhat = x r``, ``r = (mean x^2 + eps)^-1/2`` and ``dxhat = dy g``."""
+    check_upstream(dy, cache.xhat.shape, 'dy')
     xhat, inv, g = cache
     xp = get_xp(xhat)
     dxhat = dy * g                                   # y = g * xhat
@@ -177,6 +194,7 @@ def layernorm_forward(x, params, *, eps: float = 1e-5):
 def layernorm_backward(dy, cache: NormCache):
     """VJP of LayerNorm: ``dx = r (dxhat - mean(dxhat) - xhat mean(dxhat xhat))``,
     ``dg = sum_rows dy xhat``, ``db = sum_rows dy``, with ``dxhat = dy g``."""
+    check_upstream(dy, cache.xhat.shape, 'dy')
     xhat, inv, g = cache
     xp = get_xp(xhat)
     dxhat = dy * g
@@ -214,6 +232,7 @@ def mlp_forward(x, params, *, activation: str = "relu"):
 def mlp_backward(dy, cache: MLPCache):
     """VJP of the MLP block: ``da = dy W2^T``, ``dz = act'(z) da``, ``dx = dz W1^T``
     (``dW2 = a^T dy``, ``db2 = sum dy``, ``dW1 = x^T dz``, ``db1 = sum dz``)."""
+    check_upstream(dy, cache.c2.x.shape[:-1] + (cache.c2.W.shape[1],), 'dy')
     act_b = _ACTIVATIONS[cache.activation][1]
     g2 = affine_backward(dy, cache.c2)                 # y = a W2 + b2
     da = act_b(g2["x"], cache.ca)["x"]                 # a = act(z)
@@ -263,6 +282,7 @@ def mse_forward(y, target):
 
 def mse_backward(dloss, cache: MSECache):
     """VJP of the mean squared error: ``dy = dloss (y - target) / N``."""
+    check_upstream(dloss, (), 'dloss')
     return {"y": dloss * cache.scale * cache.residual}
 
 
@@ -296,6 +316,7 @@ def cross_entropy_forward(logits, labels):
 
 def cross_entropy_backward(dloss, cache: CrossEntropyCache):
     """VJP of the mean cross-entropy: ``dlogits = dloss (softmax(logits) - onehot) / N``."""
+    check_upstream(dloss, (), 'dloss')
     # BEGIN SOLUTION
     return {"logits": dloss * cache.scale * (cache.probs - cache.onehot)}
     # END SOLUTION

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import as_float_array, get_xp
+from ..backend import as_float_array, get_xp, check_upstream
 from ..blocks import (affine_forward, affine_backward, relu_forward, relu_backward, rmsnorm_forward,
                       rmsnorm_backward, cross_entropy_forward, cross_entropy_backward, init_affine)
 from .network import NORM_EPS, check_params, init_ff_network, n_layers
@@ -75,6 +75,7 @@ def bp_backward(dlogits, cache: BPCache):
     """VJP of :func:`bp_forward` from ``dlogits`` (N, C): per layer ``dz = dh * 1[z > 0]``,
     ``dW = u^T dz``, ``du = dz W^T``, then the RMSNorm VJP gives ``dx``; keys ``W<l>``, ``b<l>``,
     ``Wout``, ``bout`` and ``x``."""
+    check_upstream(dlogits, cache.out.x.shape[:-1] + (cache.out.W.shape[1],), 'dlogits')
     g = affine_backward(dlogits, cache.out)             # logits = h_L @ Wout + bout
     grads = {"Wout": g["W"], "bout": g["b"]}
     dx = g["x"]

@@ -50,7 +50,12 @@ def hoyer_sparsity(h, *, zero_value: float = 1.0):
     if n < 2:
         raise ValueError(f"h: Hoyer sparsity needs n >= 2 entries along the last axis, got n={n}")
     xp = get_xp(h)
-    l1, l2 = l1_l2(h)
+    # scale-free: divide each vector by the power of two at or above its largest |entry|, so that
+    # h * h neither underflows (1e-200) nor overflows (1e154, 2**1023); a power of two is exact,
+    # so the result of every other input is unchanged to the bit
+    m = xp.max(xp.abs(h), axis=-1, keepdims=True)
+    _, e = xp.frexp(xp.where(m > 0, m, 1.0))
+    l1, l2 = l1_l2(xp.ldexp(h, -e))
     silent = l2 == 0
     ratio = l1 / xp.where(silent, 1.0, l2)
     rn = float(n) ** 0.5

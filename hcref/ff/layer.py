@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import as_float_array, get_xp
+from ..backend import as_float_array, get_xp, check_upstream
 from ..config import check_choice
 from ..blocks import affine_forward, affine_backward, relu_forward, relu_backward
 from ..optim import SGD
@@ -89,6 +89,7 @@ def layer_forward(x, params):
 
 def layer_backward(dh, cache: LayerCache):
     """VJP of ``h = relu(x W)``: ``dz = dh * 1[z > 0]``, ``dx = dz W^T`` (N, m), ``dW = x^T dz`` (m, n)."""
+    check_upstream(dh, cache.act.value.shape, 'dh')
     # BEGIN SOLUTION
     dz = relu_backward(dh, cache.act)["x"]          # h = relu(z)
     g = affine_backward(dz, cache.affine)           # z = x @ W + 0
@@ -130,6 +131,7 @@ def goodness_forward(h, *, theta: float = 0.0):
 
 def goodness_backward(dG, cache: GoodnessCache):
     """``dG/dh = 2 h`` (eq. 12 before the chain rule through the ReLU)."""
+    check_upstream(dG, (), 'dG')
     # BEGIN SOLUTION
     return {"h": 2.0 * dG * cache.h}
     # END SOLUTION

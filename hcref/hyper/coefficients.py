@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import get_xp
+from ..backend import get_xp, as_float_array, check_params, check_real, check_upstream
 from ..blocks import (affine_forward, affine_backward, rmsnorm_forward, rmsnorm_backward,
                       tanh_forward, tanh_backward)
 
@@ -46,6 +46,18 @@ class MHCDynamicCache(NamedTuple):
     shape: tuple            # X.shape
 
 
+def _check_dc(dc, cache):
+    """The upstream gradient of the coefficient maps: a tuple of three arrays shaped like the outputs."""
+    if not isinstance(dc, (tuple, list)) or len(dc) != 3:
+        raise TypeError(f"dc: expected a tuple (dc_pre, dc_post, dc_res), got {type(dc).__name__}")
+    N, n, _ = cache.shape
+    m = n * n if isinstance(cache, HCDynamicCache) else cache.affine["res"].W.shape[1]
+    for part, d in zip(_PARTS, dc):
+        width = n if part != "res" else m
+        check_upstream(d, (N, width), f"dc[{part!r}]")
+
+
+
 def hc_dynamic_forward(X, params, *, eps: float = 1e-6):
     """HC's dynamic coefficients ``s * tanh(RMSNorm(X) W)``.
 
@@ -63,8 +75,12 @@ def hc_dynamic_forward(X, params, *, eps: float = 1e-6):
     Hyper-Connections (Zhu et al., arXiv 2409.19606), dynamic hyper-connections, transposed
     to the streams-as-rows convention ``X_next = H_res X + H_post^T F(H_pre X)``.
     """
-    xp = get_xp(X)
+    as_float_array(X, "X", ndim=3)
     N, n, D = X.shape
+    check_params(params, "params", {"g": (D,), "W_pre": (D, 1), "W_post": (D, 1), "W_res": (D, n),
+                                    "s_pre": (1,), "s_post": (1,), "s_res": (1,)})
+    check_real(eps, "eps", low=0.0, low_open=True)
+    xp = get_xp(X)
     Xn, cn = rmsnorm_forward(X, {"g": params["g"]}, eps=eps)
     out, aff, tanh, scale = [], {}, {}, {}
     for part in _PARTS:
@@ -82,6 +98,7 @@ def hc_dynamic_backward(dc, cache: HCDynamicCache):
     VJP per part: ``ds = sum(dc * t)``, ``dz = s dc (1 - t^2)``, ``dW = Xn^T dz``, ``dXn += dz W^T``;
     then the RMSNorm backward gives ``dX`` and ``dg``.
     """
+    _check_dc(dc, cache)
     N, n, D = cache.shape
     grads, dXn = {}, 0.0
     for part, d in zip(_PARTS, dc):
@@ -115,8 +132,13 @@ def mhc_dynamic_forward(X, params, *, eps: float = 1e-6):
     mHC (Manifold-Constrained Hyper-Connections, arXiv 2512.24880): coefficients from the
     RMS-normalised flattened streams, ``alpha`` initialised to 0.01.
     """
-    xp = get_xp(X)
+    as_float_array(X, "X", ndim=3)
     N, n, D = X.shape
+    check_params(params, "params", {"g": (n * D,), "phi_pre": (n * D, n), "phi_post": (n * D, n),
+                                    "phi_res": (n * D, None), "alpha_pre": (1,), "alpha_post": (1,),
+                                    "alpha_res": (1,)})
+    check_real(eps, "eps", low=0.0, low_open=True)
+    xp = get_xp(X)
     x, cn = rmsnorm_forward(X.reshape(N, n * D), {"g": params["g"]}, eps=eps)
     out, aff, projection, scale = [], {}, {}, {}
     for part in _PARTS:
@@ -134,6 +156,7 @@ def mhc_dynamic_backward(dc, cache: MHCDynamicCache):
     VJP per part: ``dalpha = sum(dc * z)``, ``dphi = x^T (alpha dc)``, ``dx += alpha dc phi^T``;
     then the RMSNorm backward (over ``n*D``) gives ``dX`` (reshaped to (N, n, D)) and ``dg``.
     """
+    _check_dc(dc, cache)
     N, n, D = cache.shape
     grads, dx = {}, 0.0
     for part, d in zip(_PARTS, dc):

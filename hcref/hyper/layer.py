@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array, asarray
+from ..backend import get_xp, as_float_array, asarray, check_upstream
 from ..blocks import rmsnorm_forward, rmsnorm_backward, mlp_forward, mlp_backward, init_mlp
 from .spectral_sphere import shc_params_for_diagonal
 from .variants import VARIANTS, COEFFICIENT_MAPS, DYNAMIC_MAPS, check_variant, res_size
@@ -185,6 +185,7 @@ def layer_backward(dX_next, cache: LayerCache):
     ``dH_pre = X dh`` with ``dh`` from the block's backward of ``dy = H_post dX_next``; then the
     variant's coefficient backward and the dynamic map's backward.
     """
+    check_upstream(dX_next, cache.X.shape, 'dX_next')
     xp = get_xp(dX_next)
     X, H_pre, H_post, H_res, y = cache.X, cache.H_pre, cache.H_post, cache.H_res, cache.block_out
     # X_next = H_res X + H_post^T y

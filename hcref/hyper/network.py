@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array
+from ..backend import get_xp, as_float_array, check_upstream
 from ..blocks import (affine_forward, affine_backward, rmsnorm_forward, rmsnorm_backward,
                       init_affine, cross_entropy_forward, cross_entropy_backward)
 from .layer import init_layer, layer_forward, layer_backward
@@ -109,6 +109,7 @@ def network_backward(dlogits, cache: NetworkCache):
     VJP: the readout's and the final RMSNorm's backward, ``dX_L[i] = dz`` for every stream, each
     layer's backward from the last to the first, then ``de = sum_i dX_0[i]`` through the embedding.
     """
+    check_upstream(dlogits, cache.readout.x.shape[:-1] + (cache.readout.W.shape[1],), 'dlogits')
     xp = get_xp(dlogits)
     grads = {}
     go = affine_backward(dlogits, cache.readout)                       # logits = z W_o + b_o

@@ -12,7 +12,7 @@ import math
 from functools import lru_cache
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array
+from ..backend import get_xp, as_float_array, check_upstream
 from ..blocks import softmax_forward, softmax_backward
 
 __all__ = ["MAX_PERMUTATION_STREAMS", "permutation_count", "permutation_matrices",
@@ -110,6 +110,7 @@ def permutation_mix_backward(dH, cache: PermutationCache):
 
     VJP: ``g_k = <dH, P_k>``, ``dz = a * (g - <a, g>)`` with ``a = softmax(z)``.
     """
+    check_upstream(dH, cache.softmax.y.shape[:-1] + (cache.n, cache.n), 'dH')
     n = cache.n
     g = dH.reshape(dH.shape[:-2] + (n * n,)) @ cache.P.T      # H = a @ P
     return {"z": softmax_backward(g, cache.softmax)["x"]}     # a = softmax(z)

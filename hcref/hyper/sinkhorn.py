@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array
+from ..backend import check_int, get_xp, as_float_array, check_upstream
 from ..config import check_choice
 
 __all__ = ["SinkhornCache", "sinkhorn_forward", "sinkhorn_backward", "sinkhorn_backward_unrolled",
@@ -91,8 +91,7 @@ def sinkhorn_forward(logits, *, rounds: int = 20, grad: str = "unrolled"):
     as_float_array(logits, "logits")
     if logits.ndim < 2 or logits.shape[-1] != logits.shape[-2]:
         raise ValueError(f"logits: expected shape (..., n, n) with square last two axes, got {tuple(logits.shape)}")
-    if int(rounds) < 1:
-        raise ValueError(f"rounds: expected at least one Sinkhorn round, got {rounds}")
+    rounds = check_int(rounds, "rounds", low=1)
     check_choice(grad, "grad", GRAD_MODES)
     xp = get_xp(logits)
     L = logits
@@ -114,6 +113,7 @@ def sinkhorn_backward_unrolled(dR, cache: SinkhornCache):
     columns, every column of ``dlogits`` sums to zero (a column shift of the logits
     changes nothing).
     """
+    check_upstream(dR, cache.R.shape, 'dR')
     # BEGIN SOLUTION
     xp = get_xp(dR)
     dL = dR * cache.R                                  # R = exp(L_last)
@@ -188,6 +188,7 @@ def sinkhorn_backward_implicit(dR, cache: SinkhornCache, *, solver: str = "gauge
     least squares on the full singular system would be wrong for a not-quite-converged ``R``:
     the near-null direction gets amplified.)
     """
+    check_upstream(dR, cache.R.shape, 'dR')
     check_choice(solver, "solver", IMPLICIT_SOLVERS)
     # BEGIN SOLUTION
     R = cache.R
@@ -215,6 +216,7 @@ def sinkhorn_backward(dR, cache: SinkhornCache):
     VJP: :func:`sinkhorn_backward_unrolled` (exact for the ``rounds`` run) or
     :func:`sinkhorn_backward_implicit` (at the fixed point).
     """
+    check_upstream(dR, cache.R.shape, 'dR')
     if cache.grad == "implicit":
         return sinkhorn_backward_implicit(dR, cache)
     return sinkhorn_backward_unrolled(dR, cache)

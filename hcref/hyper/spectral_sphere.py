@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array
+from ..backend import get_xp, as_float_array, check_upstream
 from ..blocks import tanh_forward, tanh_backward, ActivationCache
 
 __all__ = ["helmert_basis", "shc_param_count", "shc_split", "cayley_forward", "cayley_backward",
@@ -51,6 +51,11 @@ def shc_split(n: int) -> tuple[int, int]:
     """``(k, m)``: number of skew entries per Cayley factor and the inner size ``m = n - 1``."""
     m = n - 1
     return m * (m - 1) // 2, m
+
+
+#: largest |p| accepted by :func:`shc_forward`: the spectral norm of H_res stays 1 to ~1e-12 up to
+#: here (measured: 1e-12 at 1e4, 2e-8 at 1e8, 1e-2 at 1e14; the Cayley solve loses ~|p| eps)
+P_MAX = 1e4
 
 
 class CayleyCache(NamedTuple):
@@ -102,6 +107,7 @@ def cayley_backward(dQ, cache: CayleyCache):
 
     VJP: ``G_A = -(I + A)^-T dQ (I + Q)^T``, then ``da = (G_A - G_A^T)`` at the free entries of ``S``.
     """
+    check_upstream(dQ, cache.Q.shape, 'dQ')
     # BEGIN SOLUTION
     xp = get_xp(dQ)
     Q, IpA, ImA, m = cache
@@ -141,6 +147,10 @@ def shc_forward(p, *, n: int):
     arXiv 2603.20896): the residual matrix on the sphere of the spectral norm.
     """
     as_float_array(p, "p")
+    if p.size and float(get_xp(p).max(get_xp(p).abs(p))) > P_MAX:
+        raise ValueError(f"p: expected entries with |p| <= {P_MAX:g} (beyond it the Cayley transform "
+                         f"loses orthogonality in float64 and the spectral norm drifts from 1), "
+                         f"got max |p| = {float(get_xp(p).max(get_xp(p).abs(p))):g}")
     size = shc_param_count(n)
     if p.ndim < 1 or p.shape[-1] != size:
         raise ValueError(f"p: expected last axis of size {size} for n = {n}, got shape {tuple(p.shape)}")
@@ -161,6 +171,7 @@ def shc_backward(dH, cache: SHCCache):
     VJP: ``G_M = U^T dH U``; ``dQ_U = G_M Q_V diag(s)``, ``dQ_V = G_M^T Q_U diag(s)``,
     ``ds = diag(Q_U^T G_M Q_V)``; then the Cayley and tanh backwards give ``dp``.
     """
+    check_upstream(dH, cache.singular.value.shape[:-1] + (cache.n, cache.n), 'dH')
     # BEGIN SOLUTION
     xp = get_xp(dH)
     cu, cv, cs, U = cache.cayley_U, cache.cayley_V, cache.singular, cache.helmert

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array, check_shape
+from ..backend import get_xp, as_float_array, check_shape, check_upstream
 from ..blocks import affine_backward, mse_forward, mse_backward
 from .network import LeakyCache, leaky_forward, backward_recursion
 
@@ -90,6 +90,7 @@ def cost_backward(dloss, cache: CostCache):
     arXiv 2405.17573, section 2.4 (see the module docstring); ``dW_l = rho_l lambda (W_l/L~ - B_l
     sigma(A_(l-1))^T)`` so that ``W_l = L~ B_l sigma(A_(l-1))^T`` at a critical point.
     """
+    check_upstream(dloss, (), 'dloss')
     return cost_backward_with_B(dloss, cache, keep_B=False)[0]
 
 
@@ -101,6 +102,7 @@ def cost_backward_with_B(dloss, cache: CostCache, keep_B: bool = True):
     grads : dict as :func:`cost_backward`
     B : array, shape (L+1, w, N), ``B_l = -(1/lambda) dC/dA_l`` of the unit loss (None unless ``keep_B``)
     """
+    check_upstream(dloss, (), 'dloss')
     net, lam = cache.net, cache.lam
     xp = get_xp(net.A)
     dloss = float(dloss)

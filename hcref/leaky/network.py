@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array, check_shape
+from ..backend import get_xp, as_float_array, check_shape, check_upstream
 from ..blocks import affine_forward, affine_backward
 
 __all__ = ["sigma", "init_params", "check_rho", "leaky_forward", "leaky_backward", "backward_recursion",
@@ -180,6 +180,7 @@ def backward_recursion(B_L, cache: LeakyCache, keep_B: bool = False):
     The recursion is linear, so seeded with ``-(1/lambda) dC/dA_L`` it yields the paper's ``B_l``
     and seeded with an upstream gradient it yields plain adjoints ``dOut/dA_l``.
     """
+    check_upstream(B_L, cache.A.shape[1:], 'B_L')
     # BEGIN SOLUTION
     A, S, W, rho, Lt = cache.A, cache.S, cache.W, cache.rho, cache.L_tilde
     xp = get_xp(B_L)
@@ -229,6 +230,7 @@ def leaky_backward(dout, cache: LeakyCache):
     Adjoint form of the recursion of arXiv 2405.17573, section 2.4: ``G_(l-1) = (1 - rho_l L~) G_l +
     rho_l sigma'(A_(l-1)) . (V_l^T G_l)``, ``dW_l = rho_l G_l sigma(A_(l-1))^T``.
     """
+    check_upstream(dout, (cache.out_cache.W.shape[1], cache.out_cache.x.shape[0]), 'dout')
     xp = get_xp(dout)
     g_out = affine_backward(dout.T, cache.out_cache)          # Y^^T = A_L^T U_out^T
     G0, M, _ = backward_recursion(g_out["x"].T, cache)        # A_l recursion

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import as_float_array
+from ..backend import as_float_array, check_upstream
 from ..blocks import affine_backward, affine_forward, init_affine
 from .stack import init_stack, stack_backward, stack_forward
 
@@ -71,6 +71,7 @@ def model_forward(x, params, *, skip: str = "simplex", window=3, weights: str = 
 def model_backward(dlogits, cache: ModelCache):
     """VJP of :func:`model_forward`: ``dx_L = dlogits W_out^T``, the stack's VJP gives ``dx_0``,
     ``dx = dx_0 W_in^T``; keys ``x`` and every parameter."""
+    check_upstream(dlogits, cache.c_out.x.shape[:-1] + (cache.c_out.W.shape[1],), 'dlogits')
     g_out = affine_backward(dlogits, cache.c_out)          # logits = x_L W_out + b_out
     g_stack = stack_backward(g_out["x"], cache.c_stack)    # x_L = stack(x_0)
     g_in = affine_backward(g_stack["x"], cache.c_in)       # x_0 = x W_in + b_in

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import as_float_array, get_xp
+from ..backend import as_float_array, get_xp, check_upstream
 from ..config import check_choice
 from ..blocks import softmax_backward, softmax_forward
 
@@ -148,6 +148,7 @@ def project_simplex_backward(dalpha, cache: ProjectionCache):
     -------
     dict with ``mu`` : array, shape (..., H)
     """
+    check_upstream(dalpha, cache.support.shape, 'dalpha')
     # BEGIN SOLUTION
     xp = get_xp(dalpha)
     s = cache.support
@@ -191,6 +192,7 @@ def softmax_weights_forward(mu, *, mask=None):
 
 def softmax_weights_backward(dalpha, cache: SoftmaxWeightsCache):
     """``dmu = alpha * (dalpha - <dalpha, alpha>)`` (the shared softmax backward)."""
+    check_upstream(dalpha, cache.inner.y.shape, 'dalpha')
     return {"mu": softmax_backward(dalpha, cache.inner)["x"]}
 
 

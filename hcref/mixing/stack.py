@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import as_float_array, asarray, check_shape, get_xp
+from ..backend import as_float_array, asarray, check_shape, get_xp, check_upstream
 from ..config import check_choice
 from ..blocks import init_mlp, mlp_backward, mlp_forward
 from .simplex import mixing_weights_backward, mixing_weights_forward, WEIGHT_METHODS
@@ -197,6 +197,7 @@ def stack_state_gradients(dout, cache: StackCache):
     dstates : array, shape (L+1, N, D)
         ``dstates[l] = dL/dx_l`` summed over every path from ``x_l`` to the output.
     """
+    check_upstream(dout, cache.states.shape[1:], 'dout')
     # BEGIN SOLUTION
     states = cache.states
     xp = get_xp(states)
@@ -250,6 +251,7 @@ def stack_backward(dout, cache: StackCache):
     dict with ``x`` (N, D), ``W1``, ``b1``, ``W2``, ``b2`` and ``mu`` (zeros for the dense and
     residual skips).
     """
+    check_upstream(dout, cache.states.shape[1:], 'dout')
     grads, dstates = stack_state_gradients(dout, cache)
     grads["x"] = dstates[0]
     return grads

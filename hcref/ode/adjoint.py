@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import as_float_array, check_shape, get_xp
+from ..backend import as_float_array, check_shape, get_xp, check_upstream
 from ..config import check_choice
 from .integrators import TABLEAUX, IntervalSolver, odeint, validate_problem
 from .options import SolverOptions
@@ -226,6 +226,7 @@ def ode_backward(dzs, cache: ODECache):
     VJP: ``dx = a(ts[0])``, ``dtheta = integral of a^T df/dtheta`` with ``a`` the adjoint started
     from ``dzs[-1]`` and raised by ``dzs[k]`` at each output time (discrete or continuous adjoint).
     """
+    check_upstream(dzs, (len(cache.ts),) + tuple(cache.x.shape), 'dzs')
     if cache.gradient == "discrete":
         dx, dp = discrete_adjoint(cache.field, cache.x, cache.ts, cache.params, dzs, cache.options,
                                   trajectory=cache.trajectory)

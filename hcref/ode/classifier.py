@@ -20,7 +20,7 @@ import math
 import warnings
 from typing import NamedTuple
 
-from ..backend import asarray, default_rng, get_xp, as_float_array
+from ..backend import asarray, default_rng, get_xp, as_float_array, check_upstream
 from ..config import RunConfig, check_choice, run_identity
 from ..blocks import affine_forward, affine_backward, cross_entropy_forward, cross_entropy_backward, init_affine
 from ..optim import Nadam
@@ -190,6 +190,7 @@ def classifier_backward(dlogits, cache: ClassifierCache):
     VJP: ``dWout = zT^T dlogits``, ``dzT = dlogits Wout^T``, then the adjoint of the flow back to
     ``dz0``, ``dx = dz0 A^T``, ``dA = x^T dz0``.
     """
+    check_upstream(dlogits, cache.readout.x.shape[:-1] + (cache.readout.W.shape[1],), 'dlogits')
     xp = get_xp(dlogits)
     g_out = affine_backward(dlogits, cache.readout)        # logits = zT Wout + bout
     zs = cache.flow.zs

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import get_xp, asarray, as_float_array, check_shape
+from ..backend import get_xp, asarray, as_float_array, check_shape, check_upstream
 from ..config import check_choice
 from ..blocks import mlp_forward, mlp_backward, init_mlp, MLPCache
 from .fields import VectorField
@@ -144,6 +144,7 @@ def energy_field_vjp(a, cache: EnergyCache):
     flow needs ``a^T d(grad E)/dx`` and ``a^T d(grad E)/dtheta``, i.e. Hessian-vector products of
     ``E``; ReLU contributes no second derivative (``m`` piecewise constant), ``phi`` does.
     """
+    check_upstream(a, cache.mlp.c1.x.shape, 'a')
     # BEGIN SOLUTION
     W1, W2 = cache.mlp.c1.W, cache.mlp.c2.W
     u, mask = cache.dphi_df, cache.relu_mask

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import asarray, check_shape
+from ..backend import asarray, check_shape, check_upstream
 from ..blocks import affine_forward, affine_backward, tanh_forward, tanh_backward
 
 __all__ = ["VectorField", "LinearField", "TanhField", "field_forward", "field_backward"]
@@ -164,5 +164,6 @@ def field_backward(dz, cache: FieldCache):
 
     VJP: ``dz_in = dz^T df/dz``, ``dtheta = sum over rows of dz^T df/dtheta``.
     """
+    check_upstream(dz, cache.z.shape, 'dz')
     a_z, a_params = cache.field.vjp(cache.z, cache.t, cache.params, dz)
     return {"z": a_z, **a_params}
