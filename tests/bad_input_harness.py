@@ -49,6 +49,7 @@ SKIPPED_MODULES = {
     "hcref.evidence": "lesson verdict bookkeeping over measured numbers",
     "reference_cases": "reference-vector cases (owned with the reference vectors)",
     "experiments": "lesson-level experiment drivers (owned with the lessons)",
+    "classifier_study": "lesson-level sweep task (its config validates itself)",
 }
 
 TIME_LIMIT_S = 2.0
