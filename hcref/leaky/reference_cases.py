@@ -18,8 +18,21 @@ def _cost(config, inputs, dout):
     g, B = cost_backward_with_B(float(dout["loss"]), cache)
     outs = {"loss": np.asarray(loss), "A": cache.net.A, "B": B}
     grads = {k: g[k] for k in ("x", "y") + _NET_KEYS}
-    grads["rho"] = np.zeros_like(inputs["rho"])             # rho is a fixed schedule, not differentiated
+    grads["rho"] = float(dout["loss"]) * _drho_of_cost(cache.net, B, config["L_tilde"], config["lam"])
     return outs, grads
+
+
+def _drho_of_sum(net, G, L_tilde):
+    """``d/drho_l`` of a scalar whose adjoints of ``A_l`` are ``G[l]`` (L+1, w, N), through the recursion
+    ``A_l = (1 - rho_l L~) A_(l-1) + rho_l W_l sigma(A_(l-1))``: ``<G_l, W_l sigma(A_(l-1)) - L~ A_(l-1)>``."""
+    dA_drho = np.einsum("lij,ljn->lin", net.W, net.S) - L_tilde * net.A[:-1]
+    return np.einsum("lin,lin->l", G[1:], dA_drho)
+
+
+def _drho_of_cost(net, B, L_tilde, lam):
+    """``dC/drho_l`` of the regularised cost: the data term through ``dC/dA_l = -lambda B_l``, plus the
+    regulariser's ``lambda/(2 L~) ||W_l||_F^2``."""
+    return _drho_of_sum(net, -lam * B, L_tilde) + lam / (2.0 * L_tilde) * np.sum(net.W ** 2, axis=(1, 2))
 
 
 def _make_cost(rng):
@@ -54,7 +67,8 @@ register_case("leaky_cost_small", "leaky.cost",
               {"L_tilde": 1.5, "lam": 0.1, "cost": "(1/N)||Y - U_out A_L||_F^2 + lam/(2 L_tilde) sum rho_l ||W_l||_F^2",
                "convention": "columns are samples; A_l = (1 - rho_l L~) A_(l-1) + rho_l W_l [relu(A_(l-1)); 1]; "
                              "A_0 = U_in x; W_l is (w, w+1), last column = bias; B_l = -(1/lam) dC/dA_l; "
-                             "grads are of the loss only (dout for A and B is zero); rho not differentiated"},
+                             "grads are of the loss only (dout for A and B is zero), rho included: dloss/drho_l = "
+                             "<dloss/dA_l, W_l sigma(A_(l-1)) - L~ A_(l-1)> + lam/(2 L~) ||W_l||_F^2"},
               _make_cost)
 register_mechanism("leaky.hamiltonian", _ham)
 register_case("leaky_hamiltonian_state", "leaky.hamiltonian",
