@@ -63,3 +63,48 @@ def test_grad_is_the_gradient_of_sum_out_dout(case_name):
         err = _agreement(case.grads[name], _scalar(compute, case.config, case.inputs, case.douts, name), x,
                          tol, scale)
         assert err <= tol, f"{case_name}: grad.{name} differs from finite differences by {err:.2e}"
+
+
+# Public backwards no case can call, each with its reason.
+EXEMPT = {
+    "hcref.ode.fields.VectorField.vjp": "abstract base-class method: it only raises NotImplementedError; every "
+                                        "concrete field's vjp is listed on its own",
+}
+
+
+def _public_backwards():
+    """``{qualified name: code object}`` of every public ``*_backward*`` / ``*_vjp`` function and every
+    ``vjp`` method of a class, in every hcref module but the assignment machinery and the reference code."""
+    found = {}
+    for info in pkgutil.walk_packages(hcref.__path__, "hcref."):
+        if info.name.startswith("hcref.assign") or info.name.rsplit(".", 1)[-1].startswith("reference"):
+            continue
+        mod = importlib.import_module(info.name)
+        for name, obj in vars(mod).items():
+            if name.startswith("_") or getattr(obj, "__module__", None) != mod.__name__:
+                continue
+            if inspect.isfunction(obj) and ("_backward" in name or name.endswith("_vjp")):
+                found[f"{info.name}.{name}"] = obj.__code__
+            elif inspect.isclass(obj) and inspect.isfunction(vars(obj).get("vjp")):
+                found[f"{info.name}.{name}.vjp"] = vars(obj)["vjp"].__code__
+    return found
+
+
+def test_every_public_backward_is_exercised_by_a_case():
+    backwards = _public_backwards()
+    assert len(backwards) > 30 and "hcref.blocks.mlp_backward" in backwards   # the search finds them
+    called = set()
+
+    def profile(frame, event, arg):
+        if event == "call":
+            called.add(frame.f_code)
+    for name in sorted(reference.cases()):
+        sys.setprofile(profile)
+        try:
+            reference.make_case(name)
+        finally:
+            sys.setprofile(None)
+    missing = sorted(k for k, code in backwards.items() if code not in called and k not in EXEMPT)
+    assert not missing, f"backward functions without a reference case: {missing}"
+    assert set(EXEMPT) <= set(backwards), "stale exemption"
+    assert not [k for k in EXEMPT if backwards[k] in called], "an exempt function is covered: drop it"
