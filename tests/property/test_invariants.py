@@ -39,8 +39,11 @@ def test_simplex_projection_lands_on_the_simplex_and_is_idempotent(mu):
        st.integers(1, 30))
 def test_sinkhorn_is_finite_with_exact_rows_at_any_bounded_logits(logits, rounds):
     R, _ = sinkhorn_forward(logits, rounds=rounds)
-    assert np.all(np.isfinite(R)) and np.all(R >= 0) and np.all(R <= 1 + 1e-12)
-    assert np.max(np.abs(R.sum(axis=-1) - 1.0)) <= 1e-12
+    # log domain: L - lse(L) loses |L| eps absolutely in the exponent, so entries carry a relative
+    # error of about |logits| eps (2e-10 at |logits| = 1e6)
+    tol = 8 * logits.shape[-1] * np.finfo(float).eps * max(1.0, float(np.abs(logits).max()))
+    assert np.all(np.isfinite(R)) and np.all(R >= 0) and np.all(R <= 1 + tol)
+    assert np.max(np.abs(R.sum(axis=-1) - 1.0)) <= tol
 
 
 @given(st.integers(2, 5).flatmap(lambda n: arrays(np.float64, (n, n), elements=st.floats(-3, 3))))
@@ -58,9 +61,12 @@ def test_sinkhorn_is_doubly_stochastic_after_enough_rounds(logits):
 def test_shc_matrix_has_spectral_norm_one_and_unit_row_and_column_sums(n_p):
     n, p = n_p
     H, _ = shc_forward(p, n=n)
+    # the Cayley transform solves with I + A, whose condition number grows like |p|: the orthogonality
+    # of Q, and so the unit norm, hold to about |p| eps (measured 1.5e-10 at |p| = 9.5e5)
+    tol = 32 * n * np.finfo(float).eps * max(1.0, float(np.abs(p).max()))
     assert np.all(np.isfinite(H))
-    assert abs(np.linalg.norm(H, 2) - 1.0) <= 1e-10
-    assert np.max(np.abs(H.sum(axis=-1) - 1.0)) <= 1e-10 and np.max(np.abs(H.sum(axis=-2) - 1.0)) <= 1e-10
+    assert abs(np.linalg.norm(H, 2) - 1.0) <= tol
+    assert np.max(np.abs(H.sum(axis=-1) - 1.0)) <= tol and np.max(np.abs(H.sum(axis=-2) - 1.0)) <= tol
 
 
 # ----------------------------------------------------------------------------- Hoyer sparsity
