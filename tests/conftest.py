@@ -14,11 +14,16 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-settings.register_profile("dev", max_examples=30, deadline=None)
-settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("intense", max_examples=1000, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+# Hypothesis profiles, chosen by HYPOTHESIS_PROFILE: "ci" (the suite default: few examples, derandomized so
+# the suite is reproducible, fast), "dev" (random examples while working), "intense" (>= 10,000 examples
+# per property, run by scripts/fuzz.py; HYPOTHESIS_MAX_EXAMPLES raises or lowers it there).
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.filter_too_much]
+settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True, suppress_health_check=_SLOW_OK,
+                          print_blob=True)
+settings.register_profile("dev", max_examples=100, deadline=None, suppress_health_check=_SLOW_OK)
+settings.register_profile("intense", deadline=None, suppress_health_check=_SLOW_OK, print_blob=True,
+                          max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "10000")))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 if os.environ.get("PYTEST_XDIST_WORKER"):

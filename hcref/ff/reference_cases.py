@@ -1,10 +1,12 @@
-"""Reference-vector cases for document 004 (DESIGN section 5).
+"""Reference-vector cases for document 004 (file format: :mod:`hcref.reference`).
 
 * ``ff.single_layer``: the document's layer ``h = relu(x @ W)`` (``W = W_doc^T``), the loss
   ``L = G(H-) - G(H+)`` and one plain SGD step ``W_new = W - lr dL/dW`` (eq. 50).
 * ``ff.theorem_terms``: Theorem 1 and 2 quantities of a small batch, differentiated.
 * ``ff.network_layer``: one layer of Hinton's FF network (length normalisation, affine, ReLU,
   logistic goodness loss) and its local update ``W_new = W - lr dL/dW``, ``b_new`` likewise.
+* ``ff.network``: Hinton's full FF network (two layers): summed loss, goodness per layer, local gradients.
+* ``ff.bp_network``: the same hidden layers with a read-out, trained end to end (the backprop baseline).
 
 Outputs that are parameters after an update (``W_new``, ``b_new``) get a zero upstream
 gradient, so ``grad.*`` is the gradient of ``sum(out * dout)`` over the other outputs only.
@@ -17,10 +19,11 @@ from ..blocks import (affine_backward, affine_forward, relu_backward, relu_forwa
                       rmsnorm_forward)
 from ..optim import SGD
 from ..reference import register_case, register_mechanism
+from .backprop import bp_backward, bp_forward
 from .layer import layer_backward, layer_forward, sgd_step
-from .network import NORM_EPS, ff_layer_grads, ff_layer_loss
+from .network import NORM_EPS, ff_layer_grads, ff_layer_loss, ff_network_grads
 
-__all__ = ["single_layer", "theorem_terms", "network_layer"]
+__all__ = ["single_layer", "theorem_terms", "network_layer", "network", "bp_network"]
 
 
 # ----------------------------------------------------------------------------- single layer
@@ -186,3 +189,101 @@ register_case("ff_network_layer_update", "ff.network_layer",
                              "loss = mean softplus(theta - G_pos) + mean softplus(G_neg - theta); "
                              "W_new = W - lr dloss/dW, b_new likewise (plain SGD)",
                "zero_dout": "W_new, b_new"}, _make_layer)
+
+
+# ----------------------------------------------------------------------------- full FF network
+def network(config, inputs, dout):
+    """Outputs: the summed per-layer loss, each layer's goodness of both groups, and the local gradients
+    ``local_W<l>``, ``local_b<l>`` the FF update uses (zero upstream gradient). ``grad.*`` is the true
+    gradient of ``sum(out * dout)``, through every layer (unlike the FF update, which stops at each layer)."""
+    theta = config["theta"]
+    params = {k: v for k, v in inputs.items() if not k.startswith("x_")}
+    L = len([k for k in params if k.startswith("W")])
+    local, metrics = ff_network_grads(params, inputs["x_pos"], inputs["x_neg"], theta=theta)
+    out = {"loss": np.asarray(metrics["loss"]), **{f"local_{k}": v for k, v in local.items()}}
+    h, caches = {}, {}
+    for g in ("pos", "neg"):                       # x_(l+1) = relu(normalise(x_l) @ W_l + b_l)
+        x, caches[g], h[g] = inputs[f"x_{g}"], [], []
+        for l in range(L):
+            D = x.shape[1]
+            u, cn = rmsnorm_forward(x, {"g": np.full(D, D ** -0.5)}, eps=NORM_EPS)
+            z, ca = affine_forward(u, {"W": params[f"W{l}"], "b": params[f"b{l}"]})
+            x, cr = relu_forward(z)
+            caches[g].append((cn, ca, cr))
+            h[g].append(x)
+        out[f"G_{g}"] = np.stack([np.sum(hl * hl, axis=1) for hl in h[g]])          # (L, N_g)
+    dG_loss = [ff_layer_loss(out["G_pos"][l], out["G_neg"][l], theta)[1:] for l in range(L)]
+    grads = {k: np.zeros_like(v) for k, v in params.items()}
+    dl = float(dout["loss"])
+    for gi, g in enumerate(("pos", "neg")):
+        dx = np.zeros_like(h[g][-1])
+        for l in range(L - 1, -1, -1):
+            cn, ca, cr = caches[g][l]
+            dG = dout[f"G_{g}"][l] + dl * dG_loss[l][gi]
+            dh = dx + 2.0 * dG[:, None] * h[g][l]                    # G_l = sum h_l^2, x_(l+1) = h_l
+            ga = affine_backward(relu_backward(dh, cr)["x"], ca)       # h = relu(z), z = u @ W + b
+            grads[f"W{l}"] += ga["W"]
+            grads[f"b{l}"] += ga["b"]
+            dx = rmsnorm_backward(ga["x"], cn)["x"]                    # u = x / sqrt(|x|^2 + D eps)
+        grads[f"x_{g}"] = dx
+    return out, grads
+
+
+def _make_network(rng):
+    sizes, Np, Nn = (6, 5, 4), 4, 3
+    while True:
+        params = {}
+        for l in range(len(sizes) - 1):
+            params[f"W{l}"] = rng.standard_normal((sizes[l], sizes[l + 1])) * np.sqrt(2.0 / sizes[l])
+            params[f"b{l}"] = 0.1 * rng.standard_normal(sizes[l + 1])
+        xs = {"x_pos": np.abs(rng.standard_normal((Np, sizes[0]))), "x_neg": np.abs(rng.standard_normal((Nn, sizes[0])))}
+        if _min_preactivation(params, xs) > 1e-3:
+            break
+    dout = {"loss": np.asarray(1.0), "G_pos": rng.standard_normal((2, Np)), "G_neg": rng.standard_normal((2, Nn)),
+            **{f"local_{k}": np.zeros_like(v) for k, v in params.items()}}
+    return {**xs, **params}, dout
+
+
+def _min_preactivation(params, xs):
+    low = np.inf
+    for x in xs.values():
+        for l in range(len(params) // 2):
+            u = x / np.sqrt(np.sum(x * x, axis=1, keepdims=True) + x.shape[1] * NORM_EPS)
+            z = u @ params[f"W{l}"] + params[f"b{l}"]
+            low, x = min(low, np.abs(z).min()), np.maximum(z, 0)
+    return low
+
+
+# ----------------------------------------------------------------------------- backprop baseline
+def bp_network(config, inputs, dout):
+    params = {k: v for k, v in inputs.items() if k != "x"}
+    (logits, _), cache = bp_forward(inputs["x"], params)
+    g = bp_backward(dout["logits"], cache)
+    return {"logits": logits}, {k: g[k] for k in inputs}
+
+
+def _make_bp(rng):
+    while True:
+        x = np.abs(rng.standard_normal((4, 6)))
+        params = {}
+        for l, (a, b) in enumerate(((6, 5), (5, 4))):
+            params[f"W{l}"] = rng.standard_normal((a, b)) * np.sqrt(2.0 / a)
+            params[f"b{l}"] = 0.1 * rng.standard_normal(b)
+        if _min_preactivation(params, {"x": x}) > 1e-3:
+            break
+    params.update(Wout=rng.standard_normal((4, 3)) * 0.5, bout=0.1 * rng.standard_normal(3))
+    return {"x": x, **params}, {"logits": rng.standard_normal((4, 3))}
+
+
+_FF_LAYER = "u_l = x_l / sqrt(||x_l||^2 + D_l*1e-6); x_(l+1) = relu(u_l @ W<l> + b<l>)"
+register_mechanism("ff.network", network)
+register_case("ff_network_two_layers", "ff.network",
+              {"theta": 2.0, "convention": "rows are samples; " + _FF_LAYER + "; G_g[l] = sum x_(l+1)^2 per sample; "
+                                           "loss = sum_l [mean softplus(theta - G_pos[l]) + mean softplus(G_neg[l] - "
+                                           "theta)]; local_W<l>, local_b<l>: gradient of layer l's own loss with its "
+                                           "input held fixed (the FF update); grad.*: true gradient through all layers",
+               "zero_dout": "local_W<l>, local_b<l>"}, _make_network)
+register_mechanism("ff.bp_network", bp_network)
+register_case("ff_bp_network", "ff.bp_network",
+              {"convention": "rows are samples; " + _FF_LAYER + "; logits = x_L @ Wout + bout (trained end to end "
+                             "by backprop, the baseline FF is compared with)"}, _make_bp)

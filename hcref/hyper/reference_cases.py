@@ -1,11 +1,12 @@
 """Reference-vector cases of document 001: Sinkhorn (both gradients), permutation mixing, sHC,
-and one hyper-connected layer of each variant (file format: :mod:`hcref.reference`)."""
+one hyper-connected layer of each variant and a small mHC network (file format: :mod:`hcref.reference`)."""
 from __future__ import annotations
 
 import math
 
 from ..reference import register_mechanism, register_case
 from .layer import init_layer, layer_forward, layer_backward
+from .network import init_network, network_backward, network_forward
 from .permutation import permutation_mix_forward, permutation_mix_backward
 from .sinkhorn import sinkhorn_forward, sinkhorn_backward
 from .spectral_sphere import shc_forward, shc_backward, shc_param_count
@@ -101,3 +102,32 @@ for _v, _dyn in (("residual", False), ("hc", False), ("hc", True), ("mhc", True)
                   {"variant": _v, "n": 3, "dynamic": _dyn, "rounds": 20, "sinkhorn_grad": "unrolled",
                    "activation": "relu", "rmsnorm_eps": 1e-6, "convention": CONVENTION,
                    "coefficients": _LAYER_NOTES[_v]}, _make_layer(_v, _dyn))
+
+
+def _network(config, inputs, dout):
+    params = {k: v for k, v in inputs.items() if k != "x"}
+    kw = {k: config[k] for k in ("variant", "n", "dynamic", "rounds", "sinkhorn_grad", "activation")}
+    logits, c = network_forward(inputs["x"], params, **kw)
+    g = network_backward(dout["logits"], c)
+    return {"logits": logits}, {k: g[k] for k in inputs}
+
+
+def _make_network(rng):
+    p = init_network(rng, variant="mhc", n=2, d_in=3, D=4, K=3, C=2, depth=2, dynamic=True)
+    p = {k: v + 0.2 * rng.standard_normal(v.shape) for k, v in p.items()}
+    for k in p:            # gates and Sinkhorn logits away from their near-saturated initial values,
+        if k.split(".")[-1].startswith(("b_", "alpha_")):      # so that no gradient is lost in round-off
+            p[k] = 1.5 * rng.standard_normal(p[k].shape)
+    return {"x": rng.standard_normal((3, 3)), **p}, {"logits": rng.standard_normal((3, 2))}
+
+
+register_mechanism("hyper.network", _network)
+register_case("hyper_network_mhc", "hyper.network",
+              {"variant": "mhc", "n": 2, "dynamic": True, "rounds": 20, "sinkhorn_grad": "unrolled",
+               "activation": "relu", "rmsnorm_eps": 1e-6, "depth": 2,
+               "convention": "e = x @ embed.W + embed.b; X_0 = n copies of e (N, n, D); layer l as hyper_layer_mhc "
+                             "with parameters 'L<l>.<name>'; z = RMSNorm(sum_i X_L[i]) * out.g; "
+                             "logits = z @ out.W + out.b",
+               "note": "layer 0 sees n identical streams: its H_res gradients vanish exactly and its H_pre "
+                       "gradients nearly (RMSNorm is scale invariant); compare them with an absolute floor"},
+              _make_network)

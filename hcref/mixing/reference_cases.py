@@ -1,5 +1,5 @@
 """Reference-vector cases for document 000: the simplex projection (forward and VJP), softmax
-weights, and one small simplex-mixing stack (DESIGN section 5)."""
+weights, one small simplex-mixing stack and the classifier around it (file format: :mod:`hcref.reference`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +7,7 @@ import numpy as np
 from ..reference import register_case, register_mechanism
 from .simplex import (project_simplex_backward, project_simplex_forward, softmax_weights_backward,
                       softmax_weights_forward)
+from .model import model_backward, model_forward
 from .stack import stack_backward, stack_forward
 
 
@@ -26,6 +27,25 @@ def _stack(config, inputs, dout):
                              weights=config["weights"])
     g = stack_backward(dout["y"], cache)
     return {"y": y}, {k: g[k] for k in inputs}
+
+
+def _model(config, inputs, dout):
+    params = {k: v for k, v in inputs.items() if k != "x"}
+    logits, cache = model_forward(inputs["x"], params, skip=config["skip"], window=config["window"],
+                                  weights=config["weights"])
+    g = model_backward(dout["logits"], cache)
+    return {"logits": logits}, {k: g[k] for k in inputs}
+
+
+def _make_model(rng):
+    N, D_in, C = 3, 5, 2
+    inputs, _ = _make_stack(rng)                      # the stack of mixing_stack_simplex: width D = 3, L = 4
+    D = inputs.pop("x").shape[1]
+    inputs["mu"] = np.array([[0.0, 0.0, 0.0], [0.6, -0.2, 0.0], [-0.5, 0.9, 0.4], [0.3, 0.1, 1.2]])
+    inputs.update(x=rng.standard_normal((N, D_in)), W_in=rng.standard_normal((D_in, D)) * 0.5,
+                  b_in=0.1 * rng.standard_normal(D), W_out=rng.standard_normal((D, C)) * 0.6,
+                  b_out=0.1 * rng.standard_normal(C))
+    return inputs, {"logits": rng.standard_normal((N, C))}
 
 
 def _make_projection(rng):
@@ -70,3 +90,8 @@ register_case("mixing_simplex_projection_window1", "mixing.simplex_projection", 
 register_case("mixing_softmax_weights", "mixing.softmax_weights", {"axis": -1}, _make_softmax)
 register_case("mixing_stack_simplex", "mixing.stack",
               {"skip": "simplex", "window": 2, "weights": "projection", "convention": _CONV}, _make_stack)
+register_mechanism("mixing.model", _model)
+register_case("mixing_model_softmax_weights", "mixing.model",
+              {"skip": "simplex", "window": 3, "weights": "softmax",
+               "convention": "x_0 = x @ W_in + b_in; x_L = stack(x_0) as in mixing_stack_simplex with "
+                             "alpha[l, :m] = softmax(mu[l, :m]); logits = x_L @ W_out + b_out"}, _make_model)
