@@ -1,6 +1,6 @@
 """hcref: an autodiff-free NumPy reference for deep networks as dynamical systems.
 
-Every mechanism is a forward/backward pair with a hand-derived gradient (see DESIGN.md
+Every mechanism is a forward/backward pair with a hand-derived gradient (see the README
 section 2 and lesson 00). Sub-packages follow the five source documents:
 ``mixing`` (000), ``hyper`` (001), ``ode`` (002), ``leaky`` (003), ``ff`` (004).
 """

@@ -1,6 +1,6 @@
 """Shared forward/backward pairs that every document package composes.
 
-The contract (DESIGN section 2)::
+The contract (README, "How the code is organised")::
 
     out, cache = thing_forward(x, params, *, config...)
     grads      = thing_backward(dout, cache)       # keys: params' keys plus the forward's array

@@ -1,6 +1,6 @@
 """Numerical gradients for checking hand-derived backward passes.
 
-Every backward in hcref is tested against these, in float64 (DESIGN section 4):
+Every backward in hcref is tested against these, in float64:
 
 * central differences, ``(f(x + h e_i) - f(x - h e_i)) / 2h`` with ``h = 1e-6``,
   error O(h^2) plus round-off O(eps |f| / h); with ``order=4`` the five-point stencil
@@ -54,7 +54,7 @@ _STENCILS = {2: ((1, 0.5), (-1, -0.5)),                                  # (offs
 def numerical_gradient(f: Callable[[object], float], x, h: float = 1e-6, *, order: int = 2):
     """Central-difference gradient of the scalar function ``f`` at the float64 array ``x``.
 
-    ``order=2``: the three-point stencil (DESIGN section 4, ``h = 1e-6``); ``order=4``: the
+    ``order=2``: the three-point stencil (``h = 1e-6``, the default of the test suite); ``order=4``: the
     five-point stencil, to be used with a larger ``h`` (see the module docstring).
     ``x`` is not mutated: each probe works on a copy.
     """

@@ -1,4 +1,4 @@
-"""Backend selection, host transfer, input validation, and the import rule of DESIGN section 3."""
+"""Backend selection, host transfer, input validation, and the import rule (only the backend touches cupy)."""
 import ast
 import os
 
@@ -72,7 +72,7 @@ def _hcref_imports(path):
 
 
 def test_library_does_not_import_lessons_viz_or_data():
-    """DESIGN section 1: library code never imports lessons, viz or data (the lesson kit excepted)."""
+    """Library code never imports lessons, viz or data (the lesson kit excepted)."""
     bad = []
     for path in _library_files():
         if os.path.basename(path) in {"viz.py", "data.py", "lessonkit.py"}:

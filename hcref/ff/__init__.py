@@ -4,5 +4,6 @@ Modules: ``layer`` (the document's single ReLU layer, goodness, losses, local gr
 ``hoyer`` (Hoyer sparsity with defined edge cases), ``theorems`` (Theorems 1 and 2 per sample),
 ``network`` (Hinton's full FF network), ``backprop`` (a backprop network of the same shape),
 ``experiments`` (the document's figures and the FF-vs-backprop comparison), ``reference_cases``.
-Source: ``seeds/004_ad95802844a45d54.txt``; DESIGN.md section 7.
+Source: Yukun Yang, "A theory for the sparsity emerged in the Forward Forward algorithm" (2023), and
+G. Hinton, "The Forward-Forward Algorithm: Some Preliminary Investigations", arXiv:2212.13345.
 """

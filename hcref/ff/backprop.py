@@ -52,9 +52,9 @@ def bp_forward(x, params):
 
     Notes
     -----
-    The comparison network of ``seeds/004_ad95802844a45d54.txt`` section 5 (FF against
-    backprop); the hidden layers are those of Hinton's FF network (arXiv 2212.13345, DESIGN
-    section 7), trained end to end instead of layer by layer.
+    The comparison network of Yang 2023 (FF sparsity theory), section 5 (FF against
+    backprop); the hidden layers are those of Hinton's FF network (arXiv 2212.13345),
+    trained end to end instead of layer by layer.
     """
     as_float_array(x, "x", ndim=2)
     check_params(params, readout=True)

@@ -41,7 +41,7 @@ def hoyer_sparsity(h, *, zero_value: float = 1.0):
 
     Notes
     -----
-    ``seeds/004_ad95802844a45d54.txt``, section 1.3, eq. (4) (Hoyer 2004).
+    Yang 2023 (FF sparsity theory), section 1.3, eq. (4) (Hoyer 2004).
     """
     as_float_array(h, "h", ndim=None)
     if h.ndim < 1:

@@ -6,7 +6,7 @@ The document writes ``h = ReLU(W_doc x)`` with ``W_doc`` of shape ``(n, m)``; so
 and the document's update ``Delta W_doc = -2 eta sum_k h_k x_k^T`` (eq. 16) reads here
 ``Delta W = -2 eta x^T h``. The layer has no bias, as in the document.
 
-The losses (``seeds/004``, section 1):
+The losses (Yang 2023 (FF sparsity theory), section 1):
 
 * goodness ``G(H) = sum_i ||h_i||^2 - theta`` (eq. 3);
 * ``"decrease"`` (Theorem 1's setting): ``L = G(H)``, gradient descent lowers the goodness;
@@ -78,7 +78,7 @@ def layer_forward(x, params):
 
     Notes
     -----
-    ``seeds/004_ad95802844a45d54.txt``, section 1.1, eq. (1)-(2); the mask ``m = 1[h > 0]``.
+    Yang 2023 (FF sparsity theory), section 1.1, eq. (1)-(2); the mask ``m = 1[h > 0]``.
     """
     W = _check_layer_inputs(x, params)
     xp = get_xp(x)
@@ -122,7 +122,7 @@ def goodness_forward(h, *, theta: float = 0.0):
 
     Notes
     -----
-    ``seeds/004_ad95802844a45d54.txt``, section 1.2, eq. (3).
+    Yang 2023 (FF sparsity theory), section 1.2, eq. (3).
     """
     as_float_array(h, "h", ndim=2)
     xp = get_xp(h)
@@ -156,7 +156,7 @@ def layer_loss_and_grad(params, x_pos=None, x_neg=None, *, mode: str = "ff", the
 
     Notes
     -----
-    ``seeds/004``, eq. (5), (12)-(15) for ``"decrease"`` and (46)-(49) for ``"ff"``.
+    Yang 2023 (FF sparsity theory), eq. (5), (12)-(15) for ``"decrease"`` and (46)-(49) for ``"ff"``.
     """
     check_choice(mode, "mode", LOSS_MODES)
     if x_neg is None:

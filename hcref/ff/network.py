@@ -7,7 +7,7 @@ Layer ``l`` (``l = 0..L-1``) of a network with widths ``sizes = (D_0, D_1, ..., 
     G_l = ||h_l||^2                             goodness, per sample
     x_{l+1} = h_l                               (treated as a constant by layer l+1's update)
 
-Per-layer loss, averaged over the batch (DESIGN section 7)::
+Per-layer loss, averaged over the batch::
 
     L_l = mean_i softplus(-(G_l(pos_i) - theta)) + mean_j softplus(G_l(neg_j) - theta)
 
@@ -19,7 +19,7 @@ only. Prediction: the label whose embedding gives the largest goodness summed ov
 Notes
 -----
 Hinton, "The forward-forward algorithm", arXiv 2212.13345, sections 2-3.3; summary in
-``shared/DESIGN.md`` section 7; the single-layer theory in ``seeds/004_ad95802844a45d54.txt``.
+Hinton, arXiv:2212.13345; the single-layer theory in Yang 2023 (FF sparsity theory).
 """
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def ff_layer_forward(x, params, l: int):
     Notes
     -----
     Hinton, arXiv 2212.13345, section 2 (length normalisation between layers, ReLU units); the
-    single-layer form ``h = relu(W x)`` is eq. (1) of ``seeds/004_ad95802844a45d54.txt``.
+    single-layer form ``h = relu(W x)`` is eq. (1) of Yang 2023 (FF sparsity theory).
     """
     u = length_normalise(x)
     z, ca = affine_forward(u, {"W": params[f"W{l}"], "b": params[f"b{l}"]})

@@ -115,7 +115,7 @@ def batch_sums(h_i, h_k, x_i, x_k, *, use_cosine: bool = True):
 
     Notes
     -----
-    ``seeds/004_ad95802844a45d54.txt``, eq. (6) and (8), by the matrix products of the module notes.
+    Yang 2023 (FF sparsity theory), eq. (6) and (8), by the matrix products of the module notes.
     When ``x_k is x_i`` (a batch against itself) the unit rows are made once and ``U @ U^T`` is a
     symmetric product (BLAS ``syrk``, half the work of a general one); likewise ``h_i @ h_k^T``.
     """
@@ -160,7 +160,7 @@ def theorem1_terms(params, x, *, use_cosine: bool = True) -> TheoremTerms:
 
     Notes
     -----
-    ``seeds/004_ad95802844a45d54.txt``, Theorem 1, eq. (6); proof eq. (16)-(45).
+    Yang 2023 (FF sparsity theory), Theorem 1, eq. (6); proof eq. (16)-(45).
     """
     _check_x(x, "x")
     h, _ = layer_forward(x, params)
@@ -182,7 +182,7 @@ def theorem2_terms(params, x_pos, x_neg, *, use_cosine: bool = True):
 
     Notes
     -----
-    ``seeds/004``, Theorem 2, eq. (7)-(8); proof eq. (46)-(64).
+    Yang 2023 (FF sparsity theory), Theorem 2, eq. (7)-(8); proof eq. (46)-(64).
     """
     _check_x(x_pos, "x_pos")
     _check_x(x_neg, "x_neg", x_pos.shape[1])

@@ -1,4 +1,4 @@
-"""Document 000: simplex-constrained history mixing (seeds/000_ac78bcd1e5cff0c8.txt).
+"""Document 000: simplex-constrained history mixing (the note "Mathematical Derivation of mHC Stability").
 
 * :mod:`.simplex` -- Euclidean projection onto the probability simplex and softmax, with VJPs;
 * :mod:`.stack` -- deep stacks with a naive dense skip, a residual skip or simplex history mixing,

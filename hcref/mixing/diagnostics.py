@@ -47,7 +47,7 @@ def jensen_check(cache: StackCache, *, rtol: float = 1e-12) -> dict:
 
     Notes
     -----
-    Document 000 (``seeds/000_ac78bcd1e5cff0c8.txt``), section 1: by Jensen's inequality (the
+    The note "Mathematical Derivation of mHC Stability", section 1: by Jensen's inequality (the
     triangle inequality for a convex combination), ``||sum alpha_k x_k|| <= max_k ||x_k||``.
     """
     xp = get_xp(cache.states)

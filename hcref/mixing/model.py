@@ -53,8 +53,8 @@ def model_forward(x, params, *, skip: str = "simplex", window=3, weights: str = 
 
     Notes
     -----
-    Document 000 (``seeds/000_ac78bcd1e5cff0c8.txt``), section 1, with an input map and a
-    readout so that the stack can be trained (issue 3).
+    The note "Mathematical Derivation of mHC Stability", section 1, with an input map and a
+    readout so that the stack can be trained.
     """
     as_float_array(x, "x", ndim=2)
     for k in ("W_in", "b_in", "W_out", "b_out"):

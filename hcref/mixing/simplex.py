@@ -120,8 +120,8 @@ def project_simplex_forward(mu, *, mask=None):
 
     Notes
     -----
-    Document 000 (``seeds/000_ac78bcd1e5cff0c8.txt``), section 3: the projection
-    ``P: R^H -> Delta^(H-1)``. Algorithm (DESIGN.md section 7, sort-based, O(H log H)): sort
+    The note "Mathematical Derivation of mHC Stability", section 3: the projection
+    ``P: R^H -> Delta^(H-1)``. Algorithm (sort-based, O(H log H)): sort
     ``u`` descending, ``c = cumsum(u) - 1``, ``rho = max{j : u_j - c_j / j > 0}``,
     ``tau = c_rho / rho``, ``alpha = max(u - tau, 0)``. It is run on ``u = mu - max(mu)``
     clipped below at ``-2``, which leaves the result unchanged (see :func:`_shifted`) and
@@ -218,8 +218,8 @@ def mixing_weights_forward(mu, *, method: str = "projection", mask=None):
 
     Notes
     -----
-    Document 000 (``seeds/000_ac78bcd1e5cff0c8.txt``), section 3: ``alpha_l = P(mu_l)`` with
-    ``P`` the simplex projection (sparse) or softmax (dense) (DESIGN.md section 7).
+    The note "Mathematical Derivation of mHC Stability", section 3: ``alpha_l = P(mu_l)`` with
+    ``P`` the simplex projection (sparse) or softmax (dense).
     """
     if method == "projection":
         alpha, c = project_simplex_forward(mu, mask=mask)

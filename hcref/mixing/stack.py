@@ -52,7 +52,7 @@ def layer_weights_forward(mu, *, weights: str = "projection"):
 
     Notes
     -----
-    Document 000 (``seeds/000_ac78bcd1e5cff0c8.txt``), sections 1 and 3: one weight vector per
+    The note "Mathematical Derivation of mHC Stability", sections 1 and 3: one weight vector per
     layer over the last ``min(l + 1, H)`` states (lag ``j`` of layer ``l`` is ``x_(l-j)``).
     """
     return mixing_weights_forward(mu, method=weights, mask=history_mask(mu.shape[0], mu.shape[1], like=mu))
@@ -148,10 +148,10 @@ def stack_forward(x, params, *, skip: str = "simplex", window=3, weights: str = 
 
     Notes
     -----
-    Document 000 (``seeds/000_ac78bcd1e5cff0c8.txt``), section 1: the naive dense skip
+    The note "Mathematical Derivation of mHC Stability", section 1: the naive dense skip
     ``x_(l+1) = F(x_l) + sum_(k<=l) x_k`` against the simplex mixing ``h_l = sum alpha_k x_k``
     with ``sum alpha_k = 1``, ``alpha_k >= 0``; the residual ``x_(l+1) = F(x_l) + x_l`` of
-    section 2. DESIGN.md section 7.
+    section 2.
     """
     L, H = _validate(x, params, skip, window, weights)
     xp = get_xp(x)

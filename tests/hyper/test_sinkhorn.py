@@ -1,4 +1,4 @@
-"""Log-domain Sinkhorn-Knopp: sums, stability, both backward passes (DESIGN section 7)."""
+"""Log-domain Sinkhorn-Knopp: sums, stability, both backward passes."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
