@@ -179,6 +179,24 @@ def lesson_config(lesson_file: str, argv=None, **overrides) -> dict:
     return cfg
 
 
+def mode(cfg: dict) -> str:
+    """``"full"`` or ``"quick"``: which of an experiment's two settings (``{"quick": ..., "full": ...}``) applies."""
+    return "full" if cfg.get("full") else "quick"
+
+
+def section_rng(cfg: dict, section: int):
+    """An independent random stream per lesson section, so notebook cells can be re-run in any order."""
+    import numpy  # noqa: PLC0415  (lesson plumbing: host-side random numbers)
+    return numpy.random.default_rng([cfg["seed"], section])
+
+
+def report(rows) -> None:
+    """Print a section's claim rows (measured value, verdict, test) under the cell that made them."""
+    for r in rows:
+        verdict = r["verdict"] + ("" if r["verdict"] != CHECK else (" (holds)" if r.get("holds") else " (FAILED)"))
+        print(f"- {r['name']}: {format_value(r['measured'])} -> {verdict}\n    test: {r.get('test', '')}")
+
+
 def write_metrics(result: dict, out_dir: str) -> str:
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "metrics.json")

@@ -43,7 +43,8 @@ import numpy as np
 
 from hcref.backend import to_numpy
 from hcref.gradcheck import rel_error
-from hcref.lessonkit import Claims, format_value, in_notebook, lesson_config, print_claims, write_metrics
+from hcref.lessonkit import (Claims, in_notebook, lesson_config, mode, print_claims, report,
+                             section_rng, write_metrics)
 from hcref.ode.adjoint import continuous_adjoint, discrete_adjoint
 from hcref.ode.adjoint_study import (AdjointStudyConfig, flat, gradient_error_sweep, memory_sweep,
                                      reconstruction_study)
@@ -66,20 +67,6 @@ cfg = lesson_config(__file__ if "__file__" in globals() else "lessons/03_adjoint
 claims = Claims(cfg["name"], cfg)
 
 
-def mode(cfg):
-    return "full" if cfg["full"] else "quick"
-
-
-def section_rng(cfg, k):
-    """An independent random stream per section (cells can be re-run in any order)."""
-    return np.random.default_rng([cfg["seed"], k])
-
-
-def report(rows):
-    """Print a section's claim rows: measured value, verdict, test."""
-    for r in rows:
-        verdict = r["verdict"] + ("" if r["verdict"] != "check" else (" (holds)" if r["holds"] else " (FAILED)"))
-        print(f"- {r['name']}: {format_value(r['measured'])} -> {verdict}\n    test: {r['test']}")
 
 
 def slope(x, y):
@@ -305,7 +292,7 @@ def neural_ode(cfg, claims):
     ck = None if cfg["quick"] else f"{cfg['out']}/spiral_seed{cfg['seed']}.npz"
     r = train_spiral(SPIRAL[mode(cfg)].replace(seed=cfg["seed"]), section_rng(cfg, 5), checkpoint=ck,
                      desc="lesson 03 neural ODE")
-    field, params, hist, ts, zs = r["field"], r["params"], r["history"], r["ts"], r["zs"]
+    field, params, hist, zs = r["field"], r["params"], r["history"], r["zs"]
     rmse0, rmse, pred = r["rmse_before"], r["rmse"], r["pred"]
     claims.add("neural ODE rollout RMSE after training / before", rmse / rmse0,
                "the continuous adjoint trains a neural ODE (error falls at least 10-fold)",

@@ -32,7 +32,8 @@ import numpy as np
 
 from hcref.data import digits, mnist
 from hcref.evidence import decide_difference, paired_difference, wilson_interval
-from hcref.lessonkit import Claims, format_value, in_notebook, lesson_config, print_claims, write_metrics
+from hcref.lessonkit import (Claims, in_notebook, lesson_config, mode, print_claims, report,
+                             section_rng, write_metrics)
 from hcref.ode.classifier_study import ClassifierTaskConfig, classifier_task, protocol_epochs, PROTOCOL_STEPS
 from hcref.ode.energy import ENERGIES, EnergyField, PlainField
 from hcref.ode.gradient_flow import QuadraticFlowField, euclidean_coordinates, quadratic_energy
@@ -62,20 +63,6 @@ cfg = lesson_config(__file__ if "__file__" in globals() else "lessons/04_hopfiel
 claims = Claims(cfg["name"], cfg)
 
 
-def mode(cfg):
-    return "quick" if cfg["quick"] else "full"
-
-
-def section_rng(cfg, k):
-    """An independent random stream per section (cells can be re-run in any order)."""
-    return np.random.default_rng([cfg["seed"], k])
-
-
-def report(rows):
-    """Print a section's claim rows: measured value, verdict, test."""
-    for r in rows:
-        verdict = r["verdict"] + ("" if r["verdict"] != "check" else (" (holds)" if r["holds"] else " (FAILED)"))
-        print(f"- {r['name']}: {format_value(r['measured'])} -> {verdict}\n    test: {r['test']}")
 
 
 # %% [markdown]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import statistics
 import time
-import tracemalloc
 
 import numpy as np
 
@@ -86,16 +85,6 @@ def rel_error(a, b) -> float:
     if a.size == 0:
         return 0.0
     return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(a) + np.abs(b))), 1e-12))
-
-
-def peak_bytes(fn) -> int:
-    """Peak traced allocation (bytes, :mod:`tracemalloc`; NumPy reports its buffers) of ``fn()``."""
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def format_table(rows, columns) -> str:

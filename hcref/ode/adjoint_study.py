@@ -21,7 +21,7 @@ from .adjoint import continuous_adjoint, discrete_adjoint
 from .integrators import odeint
 from .options import SolverOptions, check_positive_ints
 
-__all__ = ["AdjointStudyConfig", "loss_value", "gradient_error_sweep", "memory_sweep", "reconstruction_study",
+__all__ = ["AdjointStudyConfig", "peak_bytes", "loss_value", "gradient_error_sweep", "memory_sweep", "reconstruction_study",
            "flat"]
 
 
@@ -114,7 +114,8 @@ def gradient_error_sweep(field, params, z0, ts, dL_dzs, method, steps, reference
     return out
 
 
-def _peak_bytes(fn) -> int:
+def peak_bytes(fn) -> int:
+    """Peak traced allocation (bytes, :mod:`tracemalloc`; NumPy reports its buffers) of ``fn()``."""
     tracemalloc.start()
     try:
         fn()
@@ -129,7 +130,7 @@ def memory_sweep(field, params, z0, ts, dL_dzs, method, steps):
     for n in steps:
         options = _fixed(method, n)
         for name, fn in (("discrete", discrete_adjoint), ("continuous", continuous_adjoint)):
-            out[name].append(_peak_bytes(lambda fn=fn: fn(field, z0, ts, params, dL_dzs, options)))
+            out[name].append(peak_bytes(lambda fn=fn: fn(field, z0, ts, params, dL_dzs, options)))
     return out
 
 

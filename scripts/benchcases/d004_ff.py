@@ -8,7 +8,7 @@ from hcref.ff.layer import init_layer
 from hcref.ff.network import NORM_EPS, ff_layer_forward, ff_layer_grads, init_ff_network
 from hcref.ff.theorems import theorem1_terms, theorem2_terms
 
-from benchlib import peak_bytes
+from hcref.ode.adjoint_study import peak_bytes
 from . import Case, Evaluate, Train, cast
 
 # lesson 06: --full 784 -> 4 x 2000, batch 100; quick 64 (digits) -> 3 x 256, batch 64; theta = 0.04 width
