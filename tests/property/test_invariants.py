@@ -9,7 +9,7 @@ from scipy.linalg import expm
 
 from hcref.ff.hoyer import hoyer_sparsity
 from hcref.hyper.sinkhorn import sinkhorn_forward
-from hcref.hyper.spectral_sphere import shc_forward, shc_param_count
+from hcref.hyper.spectral_sphere import P_MAX, shc_forward, shc_param_count
 from hcref.mixing.simplex import project_simplex_forward
 from hcref.ode.fields import LinearField
 from hcref.ode.integrators import odeint
@@ -57,7 +57,7 @@ def test_sinkhorn_is_doubly_stochastic_after_enough_rounds(logits):
 
 # ----------------------------------------------------------------------------- sHC
 @given(st.integers(2, 5).flatmap(lambda n: st.tuples(st.just(n), arrays(np.float64, (shc_param_count(n),),
-                                                                          elements=bounded))))
+                                                                          elements=st.floats(-P_MAX, P_MAX)))))
 def test_shc_matrix_has_spectral_norm_one_and_unit_row_and_column_sums(n_p):
     n, p = n_p
     H, _ = shc_forward(p, n=n)
