@@ -273,16 +273,12 @@ def teacher_data(*, dims=(20, 5, 20), n_train: int = 1000, n_test: int = 1000, h
     ``n_train`` must be at least 2 (the statistics need a spread), ``n_test`` at least 1."""
     n_train, n_test = _check_int(n_train, "n_train", 2), _check_int(n_test, "n_test", 1)
     _check_int(seed, "seed", 0)
-    rng = np.random.default_rng(seed)
-    f = teacher_network(rng, dims, hidden)
-    x = rng.standard_normal((n_train + n_test, dims[0]))
-    y = f(x)
-
-    def norm(a):
-        a = a - a[:n_train].mean(axis=0)
-        return a / np.sqrt(np.mean(np.sum(a[:n_train] ** 2, axis=1)))
-    x, y = norm(x), norm(y)
-    return Dataset(x[:n_train], y[:n_train], x[n_train:], y[n_train:], f"teacher{tuple(dims)}")
+    if not isinstance(dims, (tuple, list)) or len(dims) < 2:
+        raise ValueError(f"dims: expected at least two positive sizes, got {dims}")
+    dims = tuple(_check_int(d, "dims", 1) for d in dims)
+    from .leaky.teacher import teacher_samples  # noqa: PLC0415  (one implementation, shared with sweep tasks)
+    t = teacher_samples(dims, n_train, n_test, hidden=_check_int(hidden, "hidden", 1), seed=seed)
+    return Dataset(t.x_train, t.y_train, t.x_test, t.y_test, t.name)
 
 
 # ----------------------------------------------------------------------------- labels
