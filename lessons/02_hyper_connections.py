@@ -133,8 +133,8 @@ def section_gain(cfg, claims):
     axes[0].set_ylabel(f"mean over {setting.batch} random draws")
     axes[2].set_ylabel(f"max over {setting.batch} random draws")
     axes[0].legend(loc="upper left")
-    axes[1].text(0.97, 0.45, "mHC, mHC (perm.) and sHC lie on top\nof each other near 1 (markers)",
-                 transform=axes[1].transAxes, ha="right", fontsize=8)
+    axes[1].text(0.97, 0.1, "mHC, mHC (perm.) and sHC lie on top\nof each other near 1 (see the markers)",
+                 transform=axes[1].transAxes, ha="right", va="bottom", fontsize=8)
     claims.figure(save_figure(fig, cfg["out"], "gain_vs_depth"),
                   caption="The red line (unconstrained I + 0.3 G) grows exponentially with depth; the three "
                           "constrained kinds stay at 1 (forward/backward) and their markers overlap. sHC's "
@@ -214,10 +214,9 @@ def section_sinkhorn(cfg, claims):
     axes[2].set(xlabel="rounds t", ylabel="relative gap", title="unrolled vs implicit gradient")
     axes[2].legend(loc="lower left")
     claims.figure(save_figure(fig, cfg["out"], "sinkhorn"),
-                  caption="Left: at the default t = 20 (dotted line) the column error is ~1e-4 at logit scale 1 "
-                          "but ~0.1 at scale 8. Middle: the exp-domain form returns non-finite values from some "
-                          "scale on, the log domain never. Right: the implicit gradient approaches the unrolled "
-                          "one only as the iteration converges.")
+                  caption="Left: read the column error of each logit scale at the default t = 20 (dotted line). "
+                          "Middle: from which logit scale does each form return non-finite values? Right: the "
+                          "implicit gradient can only match the unrolled one where the iteration has converged.")
     i20 = rounds.index(20)
     for dt in conv:
         for s in scales:
@@ -327,7 +326,7 @@ if in_notebook():
 
 # %%
 VARIANTS = ("residual", "hc", "mhc", "mhc_perm", "shc")
-TRAINING = {"quick": HyperTrainConfig(n=4, depth=16, D=16, K=32, steps=200, batch=16, track_every=40),
+TRAINING = {"quick": HyperTrainConfig(n=4, depth=16, D=16, K=32, steps=200, batch=16, track_every=50),
             "full": HyperTrainConfig(n=4, depth=32, D=32, K=64, steps=1500, batch=128, track_every=100)}
 SEEDS = {"quick": 3, "full": 5}                 # seeds cfg["seed"], cfg["seed"] + 1, ...
 MIN_MOVED = 0.02                                # a Birkhoff run must move this far (Frobenius) to count
@@ -441,7 +440,7 @@ def plot_training(cfg, claims, runs, setting, seeds):
             ax.plot(steps, curves.mean(axis=0), marker="o", ms=3, color=COLORS[v])
             ax.fill_between(steps, curves.min(axis=0), curves.max(axis=0), color=COLORS[v], alpha=0.2, lw=0)
     axes[3].set_yscale("log")
-    axes[0].set(xlabel="step", ylabel=f"train loss (20-step mean)",
+    axes[0].set(xlabel="step", ylabel="train loss (20-step mean)",
                 title=f"mean of {len(seeds)} seeds: depth {setting.depth}, D = {setting.D}, batch {setting.batch}")
     axes[1].set(xlabel="step", ylabel="mean ||H_res - I||_F", title="distance to the identity")
     axes[2].set(xlabel="step", ylabel="share of entries < 0", title="negative entries of H_res")
@@ -450,8 +449,9 @@ def plot_training(cfg, claims, runs, setting, seeds):
         ax.set_title(ax.get_title() + " (seed range shaded)", fontsize=9)
     axes[0].legend()
     claims.figure(save_figure(fig, cfg["out"], "training"),
-                  caption="Lines are seed means, shaded bands the range over seeds. Top right: sHC's matrices move "
-                          "far from I while both mHC forms drift slowly towards it; HC starts at I by design.")
+                  caption="Lines are seed means, shaded bands the range over seeds. Top right: which way does each "
+                          "variant's distance to I go from its start (0.23; HC starts at I by design)? Bottom: "
+                          "negative entries and the composite gain, which only HC and sHC can change.")
     fig, ax = new_figure(1, width=5.2, height=4.0)
     top = max(r["movement"]["moved"] for v in ("hc", "mhc", "mhc_perm", "shc") for r in runs[v]) * 1.1
     ax.plot([0, top], [0, -top], color="0.6", lw=1, ls="--")
@@ -483,8 +483,9 @@ def plot_training(cfg, claims, runs, setting, seeds):
             ax.text(j, i, f"{val:.2f}", ha="center", va="center", fontsize=9,
                     color="white" if abs(val) > 0.5 else "black")
     claims.figure(save_figure(fig, cfg["out"], "h_res_heatmaps"),
-                  caption="One layer's trained H_res (mean over test inputs): the mHC forms stay diagonal-heavy and "
-                          "non-negative, sHC has large off-diagonal and negative (blue) entries.")
+                  caption="One layer's trained H_res of one seed (mean over test inputs; blue = negative): compare "
+                          "the diagonal, the size of the off-diagonal entries and their signs across variants. "
+                          "The claims table measures all layers and seeds.")
 
 
 # %%
@@ -503,7 +504,7 @@ if in_notebook():
 # recorded alongside.
 
 # %%
-STABILITY = {"quick": HyperTrainConfig(n=4, depth=32, D=16, K=32, steps=100, batch=16, lr=0.05, track_every=50),
+STABILITY = {"quick": HyperTrainConfig(n=4, depth=32, D=16, K=32, steps=80, batch=16, lr=0.05, track_every=40),
              "full": HyperTrainConfig(n=4, depth=64, D=32, K=64, steps=1000, batch=64, lr=0.05, track_every=100)}
 STABILITY_VARIANTS = ("hc", "mhc", "shc")
 
@@ -534,6 +535,8 @@ def section_stability(cfg, claims):
         claims.value(f"stability_max_grad_norm_{v}", sig([10 ** x for x in lm[v]]))
         claims.value(f"stability_final_train_loss_{v}", sig([r["final_train_loss"] for r in runs[v]]))
         claims.value(f"stability_test_acc_{v}", sig([r["final"]["test_acc"] for r in runs[v]]))
+        claims.value(f"stability_steps_above_10x_median_grad_{v}",
+                     [int(sum(g > 10 * r["median_grad_norm"] for g in r["grad_norms"])) for r in runs[v]])
     gd = {v: paired_difference(lg["hc"], lg[v]) for v in ("mhc", "shc")}
     ok, power = decide_all(list(gd.values()))
     claims.add("trained composite forward gain, log10: HC minus mHC and minus sHC (paired by seed)",
