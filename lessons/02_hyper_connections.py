@@ -150,7 +150,8 @@ def section_gain(cfg, claims):
                test="a measurement of random, not trained, matrices: its size depends on the chosen 0.3 noise, so "
                     "there is nothing to compare it with; trained HC is tested in sections 4 and 5")
     birk = max(max(abs(g - 1) for g in gains[k]["forward"]) for k in ("mhc", "mhc_perm"))
-    claims.add("Birkhoff products (mHC, mHC-perm): forward gain of P_L at every depth", sig({"mhc": mh, "mhc_perm": pm}),
+    claims.add("Birkhoff products (mHC, mHC-perm): forward gain of P_L at every depth",
+               sig({"mhc": mh, "mhc_perm": pm}),
                "doubly stochastic matrices keep the composite gain at 1 (mHC ~1.6 reported once trained)",
                f"{MHC}, Amax gain", ok=birk < 1e-9, kind="check",
                test=f"max |forward gain - 1| over depths 1..{depth} < 1e-9 (rows of Sinkhorn output are exact; a "
@@ -385,7 +386,8 @@ def section_training(cfg, claims):
                sig({v: d.mean for v, d in toward.items()}),
                "matrices learned on the Birkhoff polytope collapse around the identity", SHC + " (limitation 1)",
                ok=ok, power=power and least >= MIN_MOVED,
-               test=f"one-sample test over {n_seeds} seeds per form: mean share > 2 SE ({fmt_diff('mHC', toward['mhc'])}, "
+               test=f"one-sample test over {n_seeds} seeds per form: mean share > 2 SE "
+                    f"({fmt_diff('mHC', toward['mhc'])}, "
                     f"{fmt_diff('perm', toward['mhc_perm'])}); power: >= 3 seeds and every run moved >= {MIN_MOVED} "
                     f"(least: {least:.3f}), else a matrix that stayed put would count; {size}")
     # sHC non-degenerate: its H_res end further from I than the Birkhoff forms', seed by seed
@@ -422,7 +424,8 @@ def section_training(cfg, claims):
                sig({f"shc_minus_{v}": d.mean for v, d in diffs.items()}),
                "sHC is more expressive than the Birkhoff constraint (better models)", SHC + " (limitation 2)",
                ok=ok, power=power,
-               test=f"paired difference > 2 SE over {n_seeds} seeds for both forms: {fmt_diff('vs mHC', diffs['mhc'])}, "
+               test=f"paired difference > 2 SE over {n_seeds} seeds for both forms: "
+                    f"{fmt_diff('vs mHC', diffs['mhc'])}, "
                     f"{fmt_diff('vs perm', diffs['mhc_perm'])}; inside 2 SE is inconclusive; accuracies "
                     + ", ".join(f"{v} {np.mean(acc[v]):.3f}" for v in VARIANTS) + f"; {size}")
     return runs
@@ -522,7 +525,8 @@ def section_stability(cfg, claims):
                              label=label)
             axes[1].semilogy(np.arange(1, len(r["grad_norms"]) + 1), r["grad_norms"], color=COLORS[v], lw=0.9,
                              alpha=0.8, label=label)
-    axes[0].set(xlabel="step", ylabel="minibatch loss", title=f"one line per seed: depth {setting.depth}, lr {setting.lr:g}")
+    axes[0].set(xlabel="step", ylabel="minibatch loss",
+                title=f"one line per seed: depth {setting.depth}, lr {setting.lr:g}")
     axes[1].set(xlabel="step", ylabel="gradient norm (all parameters)", title="gradient norm per step")
     axes[0].legend()
     claims.figure(save_figure(fig, cfg["out"], "stability"),
@@ -541,7 +545,8 @@ def section_stability(cfg, claims):
     ok, power = decide_all(list(gd.values()))
     claims.add("trained composite forward gain, log10: HC minus mHC and minus sHC (paired by seed)",
                sig({f"hc_minus_{v}": d.mean for v, d in gd.items()}),
-               "unconstrained mixing disrupts the identity mapping; constrained mixing keeps it", f"{SHC}; {MHC}, Amax gain",
+               "unconstrained mixing disrupts the identity mapping; constrained mixing keeps it",
+               f"{SHC}; {MHC}, Amax gain",
                ok=ok, power=power,
                test=f"paired difference of log10 gain > 2 SE for both: {fmt_diff('vs mHC', gd['mhc'])}, "
                     f"{fmt_diff('vs sHC', gd['shc'])}; >= 3 seeds; HC gains "

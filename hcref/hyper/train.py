@@ -32,7 +32,8 @@ from .network import init_network, network_forward, network_loss_and_grads, resi
 from .sinkhorn import GRAD_MODES, sinkhorn_residuals
 from .variants import VARIANTS
 
-__all__ = ["HyperTrainConfig", "train_variant", "mean_residual_matrices", "evaluate", "train_variants", "seed_summary", "FINAL_KEYS"]
+__all__ = ["HyperTrainConfig", "train_variant", "mean_residual_matrices", "evaluate", "train_variants",
+           "seed_summary", "FINAL_KEYS"]
 
 FINAL_KEYS = ("test_loss", "test_acc", "identity_distance", "negative_share", "forward_gain", "backward_gain",
               "spectral_norm")
@@ -128,8 +129,9 @@ def train_variant(data, config: HyperTrainConfig, *, checkpoint: str | None = No
     like : array, optional, backend and dtype of the parameters (default float64 NumPy)
 
     ``history`` is the minibatch loss of every step and ``grad_norms`` the global Euclidean norm of
-    that step's gradient (all parameters together, before the optimiser). ``snapshots`` is a list of ``{"step", "test_loss", "test_acc", "identity_distance",
-    "negative_share", "forward_gain", "backward_gain", "spectral_norm"}`` (step 0 = at init).
+    that step's gradient (all parameters together, before the optimiser). ``snapshots`` is a list
+    of ``{"step", "test_loss", "test_acc", "identity_distance", "negative_share", "forward_gain",
+    "backward_gain", "spectral_norm"}`` (step 0 = at init).
     ``H_res`` and ``H_res_init`` are the lists of per-layer residual matrices averaged over the
     probe batch (the first 256 test inputs) at the end and at initialisation.
     """
