@@ -36,9 +36,10 @@
 # %%
 import numpy as np
 
+from hcref.data import digits
 from hcref.evidence import decide_difference, paired_difference, wilson_interval
 from hcref.hyper.experiments import (RANDOM_KINDS, CostStudyConfig, GainStudyConfig, SinkhornStudyConfig,
-                                     cost_study, digits_task, gain_study, sinkhorn_study)
+                                     SeededDataTask, cost_study, gain_study, sinkhorn_study)
 from hcref.hyper.train import HyperTrainConfig
 from hcref.lessonkit import Claims, format_value, in_notebook, lesson_config, print_claims, write_metrics
 from hcref.sweep import run_sweep
@@ -334,10 +335,10 @@ MIN_MOVED = 0.02                                # a Birkhoff run must move this 
 
 
 def train_sweep(cfg, base, variants):
-    """``{variant: [task result per seed]}``: the variants x seeds sweep of :func:`digits_task`."""
+    """``{variant: [task result per seed]}``: the variants x seeds sweep, each run on the digits split of its seed."""
     seeds = [cfg["seed"] + i for i in range(SEEDS[mode(cfg)])]
     configs = [base.replace(variant=v, seed=s) for v in variants for s in seeds]
-    results = run_sweep(digits_task, configs, out_dir=cfg["out"] if cfg["full"] else None,
+    results = run_sweep(SeededDataTask(digits), configs, out_dir=cfg["out"] if cfg["full"] else None,
                         workers=cfg.get("workers"), scheduler=cfg.get("scheduler"), desc=f"{len(configs)} runs")
     return {v: results[i * len(seeds):(i + 1) * len(seeds)] for i, v in enumerate(variants)}, seeds
 

@@ -6,10 +6,10 @@ config (:class:`GainStudyConfig`, :class:`SinkhornStudyConfig`, :class:`CostStud
 frozen and JSON both ways) and run by :func:`gain_study`, :func:`sinkhorn_study` and
 :func:`cost_study`; the functions they call are the building blocks.
 
-The training comparison is a sweep (:func:`hcref.sweep.run_sweep`) of :func:`digits_task`, one
-task per :class:`hcref.hyper.train.HyperTrainConfig` (variant x seed): a pure function of its
-config that returns a small JSON-able dict, including the movement of every layer's ``H_res``
-away from its initialisation (:func:`movement_summary`).
+The training comparison is a sweep (:func:`hcref.sweep.run_sweep`) of a :class:`SeededDataTask`,
+one task per :class:`hcref.hyper.train.HyperTrainConfig` (variant x seed): a pure function of its
+config that returns a small JSON-able dict (:func:`training_task`), including the movement of
+every layer's ``H_res`` away from its initialisation (:func:`movement_summary`).
 """
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ from .train import HyperTrainConfig, train_variant
 
 __all__ = ["random_residual_matrices", "gain_vs_depth", "sinkhorn_convergence", "overflow_scan",
            "implicit_gap_vs_rounds", "cost_scan", "RANDOM_KINDS", "GainStudyConfig", "gain_study",
-           "SinkhornStudyConfig", "sinkhorn_study", "CostStudyConfig", "cost_study", "digits_task",
+           "SinkhornStudyConfig", "sinkhorn_study", "CostStudyConfig", "cost_study", "training_task",
+           "SeededDataTask",
            "movement_summary"]
 
 RANDOM_KINDS = ("hc", "mhc", "mhc_perm", "shc")
@@ -243,18 +244,15 @@ def movement_summary(H_init, H_final) -> dict:
             "toward_identity": (d0 - d1) / moved if moved > 0 else 0.0}
 
 
-def digits_task(config: HyperTrainConfig, *, checkpoint: str | None = None) -> dict:
-    """One training run of the lesson's comparison on the 8x8 digits, as a sweep task.
+def training_task(data, config: HyperTrainConfig, *, checkpoint: str | None = None) -> dict:
+    """Train one run on ``data`` and reduce it to a small JSON-able dict.
 
-    The data split is ``hcref.data.digits(seed=config.seed)``, so runs of different variants
-    with the same seed see the same split and the same initial batches (a paired comparison)
-    and different seeds also vary the split. Returns the final snapshot (``final``), the
-    snapshots, the per-step loss and gradient norm, each layer's final ``H_res`` and
-    :func:`movement_summary` (``movement``), plus ``final_train_loss`` (mean of the last 20
-    steps), ``max_grad_norm`` and ``median_grad_norm``.
+    Returns the final snapshot (``final``), the snapshots, the per-step loss and gradient norm,
+    each layer's final ``H_res``, :func:`movement_summary` (``movement``), and
+    ``final_train_loss`` (mean of the last 20 steps), ``max_grad_norm`` and ``median_grad_norm``
+    (None when ``config.steps`` is 0).
     """
-    from ..data import digits  # noqa: PLC0415 - the task loads its own data so that it is a pure function of config
-    run = train_variant(digits(seed=config.seed), config, checkpoint=checkpoint)
+    run = train_variant(data, config, checkpoint=checkpoint)
     loss, grad = run["history"], run["grad_norms"]
     out = {"final": run["final"], "snapshots": run["snapshots"], "loss": loss, "grad_norms": grad,
            "H_res": [H.tolist() for H in run["H_res"]],
@@ -265,3 +263,24 @@ def digits_task(config: HyperTrainConfig, *, checkpoint: str | None = None) -> d
         out.update(final_train_loss=sum(tail) / len(tail), max_grad_norm=max(grad),
                    median_grad_norm=sorted(grad)[len(grad) // 2])
     return out
+
+
+class SeededDataTask:
+    """A sweep task (:func:`hcref.sweep.run_sweep`): :func:`training_task` on ``load_data(seed=config.seed)``.
+
+    ``SeededDataTask(hcref.data.digits)`` trains on the digits split of the run's own seed, so
+    runs of different variants with the same seed see the same split and the same initial
+    batches (a paired comparison), and different seeds also vary the split. The loader is passed
+    in (this package never loads data itself); the task is a pure function of its config and
+    picklable for dask workers when ``load_data`` is a module-level function. Its name (the
+    stored results' file names) includes the loader's name.
+    """
+
+    def __init__(self, load_data):
+        if not callable(load_data):
+            raise TypeError(f"load_data: expected a callable load_data(seed=...), got {type(load_data).__name__}")
+        self.load_data = load_data
+        self.__qualname__ = self.__name__ = f"train_on_{getattr(load_data, '__name__', 'data')}"
+
+    def __call__(self, config: HyperTrainConfig, *, checkpoint: str | None = None) -> dict:
+        return training_task(self.load_data(seed=config.seed), config, checkpoint=checkpoint)

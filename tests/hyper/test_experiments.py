@@ -4,10 +4,12 @@ import json
 import numpy as np
 import pytest
 
-from hcref.hyper.experiments import digits_task, movement_summary
+from hcref.data import digits
+from hcref.hyper.experiments import SeededDataTask, movement_summary, training_task
 from hcref.hyper.train import HyperTrainConfig
 from hcref.sweep import run_sweep
 
+digits_task = SeededDataTask(digits)
 TINY = HyperTrainConfig(variant="shc", depth=2, D=4, K=4, steps=3, batch=8, track_every=3, lr=1e-2, rounds=5)
 
 
@@ -53,3 +55,10 @@ def test_digits_task_without_steps_has_not_moved():
 def test_sweep_of_digits_task_equals_the_loop():
     configs = [TINY.replace(variant=v) for v in ("hc", "mhc")]
     assert run_sweep(digits_task, configs) == [digits_task(c) for c in configs]
+
+
+def test_task_names_its_loader_and_rejects_a_non_callable():
+    assert digits_task.__qualname__ == "train_on_digits"
+    with pytest.raises(TypeError, match="load_data"):
+        SeededDataTask("digits")
+    assert training_task(digits(seed=0), TINY) == digits_task(TINY)
