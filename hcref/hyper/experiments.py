@@ -1,10 +1,15 @@
-"""The measurements of lesson 02 that are not training: gains, Sinkhorn behaviour, cost.
+"""The measurements of lesson 02: gains, Sinkhorn behaviour, cost, and the training runs as sweep tasks.
 
-Every function takes an explicit host ``numpy.random.Generator`` and returns plain floats /
+Every study function takes an explicit host ``numpy.random.Generator`` and returns plain floats /
 lists, ready for plots and ``metrics.json``. Each of the three studies is described by one
 config (:class:`GainStudyConfig`, :class:`SinkhornStudyConfig`, :class:`CostStudyConfig`,
 frozen and JSON both ways) and run by :func:`gain_study`, :func:`sinkhorn_study` and
 :func:`cost_study`; the functions they call are the building blocks.
+
+The training comparison is a sweep (:func:`hcref.sweep.run_sweep`) of a :class:`SeededDataTask`,
+one task per :class:`hcref.hyper.train.HyperTrainConfig` (variant x seed): a pure function of its
+config that returns a small JSON-able dict (:func:`training_task`), including the movement of
+every layer's ``H_res`` away from its initialisation (:func:`movement_summary`).
 """
 from __future__ import annotations
 
@@ -20,10 +25,13 @@ from .permutation import (permutation_count, permutation_mix_forward, permutatio
 from .sinkhorn import (sinkhorn_forward, sinkhorn_backward_unrolled, sinkhorn_backward_implicit,
                        sinkhorn_residuals, sinkhorn_exp_domain)
 from .spectral_sphere import shc_param_count, shc_forward, shc_backward
+from .train import HyperTrainConfig, train_variant
 
 __all__ = ["random_residual_matrices", "gain_vs_depth", "sinkhorn_convergence", "overflow_scan",
            "implicit_gap_vs_rounds", "cost_scan", "RANDOM_KINDS", "GainStudyConfig", "gain_study",
-           "SinkhornStudyConfig", "sinkhorn_study", "CostStudyConfig", "cost_study"]
+           "SinkhornStudyConfig", "sinkhorn_study", "CostStudyConfig", "cost_study", "training_task",
+           "SeededDataTask",
+           "movement_summary"]
 
 RANDOM_KINDS = ("hc", "mhc", "mhc_perm", "shc")
 COST_METHODS = ("mhc_perm", "mhc", "shc")
@@ -197,3 +205,82 @@ def cost_scan(rng, *, ns, methods=("mhc_perm", "mhc", "shc"), batch: int = 64, r
             out[m]["time"].append(t)
             out[m]["memory"].append(mem)
     return out
+
+
+def movement_summary(H_init, H_final) -> dict:
+    """How far the residual matrices moved during training, and whether towards the identity.
+
+    Parameters
+    ----------
+    H_init, H_final : sequences of L arrays, shape (n, n), each layer's ``H_res`` (probe-batch mean)
+        at initialisation and after training
+
+    Returns
+    -------
+    dict of floats (means over the L layers): ``moved`` = ``||H_final - H_init||_F``,
+    ``dist_I_init`` / ``dist_I_final`` = ``||H - I||_F`` before / after, and
+    ``toward_identity`` = ``(dist_I_init - dist_I_final) / moved`` in [-1, 1] (0 when nothing
+    moved): +1 when every bit of the movement went straight towards ``I`` (collapse), -1 when
+    it went straight away from it.
+
+    Notes
+    -----
+    Identity degeneration (sHC, arXiv 2603.20896, abstract: learned doubly stochastic matrices
+    collapse around the identity) is a statement about where training takes the matrices. A
+    matrix that ends near ``I`` only because it never left its start near ``I`` has not
+    collapsed; the ratio separates the two (triangle inequality: ``|dist_I_init - dist_I_final|
+    <= moved``).
+    """
+    if len(H_init) != len(H_final) or not H_init:
+        raise ValueError(f"H_init, H_final: expected two equally long non-empty lists, got {len(H_init)} "
+                         f"and {len(H_final)}")
+    xp = get_xp(H_init[0])
+    eye = xp.eye(H_init[0].shape[-1])
+    L = len(H_init)
+    moved = sum(float(xp.linalg.norm(b - a)) for a, b in zip(H_init, H_final)) / L
+    d0 = sum(float(xp.linalg.norm(a - eye)) for a in H_init) / L
+    d1 = sum(float(xp.linalg.norm(b - eye)) for b in H_final) / L
+    return {"moved": moved, "dist_I_init": d0, "dist_I_final": d1,
+            "toward_identity": (d0 - d1) / moved if moved > 0 else 0.0}
+
+
+def training_task(data, config: HyperTrainConfig, *, checkpoint: str | None = None) -> dict:
+    """Train one run on ``data`` and reduce it to a small JSON-able dict.
+
+    Returns the final snapshot (``final``), the snapshots, the per-step loss and gradient norm,
+    each layer's final ``H_res``, :func:`movement_summary` (``movement``), and
+    ``final_train_loss`` (mean of the last 20 steps), ``max_grad_norm`` and ``median_grad_norm``
+    (None when ``config.steps`` is 0).
+    """
+    run = train_variant(data, config, checkpoint=checkpoint)
+    loss, grad = run["history"], run["grad_norms"]
+    out = {"final": run["final"], "snapshots": run["snapshots"], "loss": loss, "grad_norms": grad,
+           "H_res": [H.tolist() for H in run["H_res"]],
+           "movement": movement_summary(run["H_res_init"], run["H_res"]),
+           "final_train_loss": None, "max_grad_norm": None, "median_grad_norm": None}
+    if loss:                                       # steps = 0 trains nothing: no step statistics
+        tail = loss[-20:]
+        out.update(final_train_loss=sum(tail) / len(tail), max_grad_norm=max(grad),
+                   median_grad_norm=sorted(grad)[len(grad) // 2])
+    return out
+
+
+class SeededDataTask:
+    """A sweep task (:func:`hcref.sweep.run_sweep`): :func:`training_task` on ``load_data(seed=config.seed)``.
+
+    ``SeededDataTask(hcref.data.digits)`` trains on the digits split of the run's own seed, so
+    runs of different variants with the same seed see the same split and the same initial
+    batches (a paired comparison), and different seeds also vary the split. The loader is passed
+    in (this package never loads data itself); the task is a pure function of its config and
+    picklable for dask workers when ``load_data`` is a module-level function. Its name (the
+    stored results' file names) includes the loader's name.
+    """
+
+    def __init__(self, load_data):
+        if not callable(load_data):
+            raise TypeError(f"load_data: expected a callable load_data(seed=...), got {type(load_data).__name__}")
+        self.load_data = load_data
+        self.__qualname__ = self.__name__ = f"train_on_{getattr(load_data, '__name__', 'data')}"
+
+    def __call__(self, config: HyperTrainConfig, *, checkpoint: str | None = None) -> dict:
+        return training_task(self.load_data(seed=config.seed), config, checkpoint=checkpoint)

@@ -32,7 +32,8 @@ from .network import init_network, network_forward, network_loss_and_grads, resi
 from .sinkhorn import GRAD_MODES, sinkhorn_residuals
 from .variants import VARIANTS
 
-__all__ = ["HyperTrainConfig", "train_variant", "evaluate", "train_variants", "seed_summary", "FINAL_KEYS"]
+__all__ = ["HyperTrainConfig", "train_variant", "mean_residual_matrices", "evaluate", "train_variants",
+           "seed_summary", "FINAL_KEYS"]
 
 FINAL_KEYS = ("test_loss", "test_acc", "identity_distance", "negative_share", "forward_gain", "backward_gain",
               "spectral_norm")
@@ -108,8 +109,15 @@ def evaluate(params, x, y, config: HyperTrainConfig, *, probe: int = 256) -> dic
     return out
 
 
+def mean_residual_matrices(params, x, config: HyperTrainConfig, *, probe: int = 256) -> list:
+    """Each layer's ``H_res`` averaged over the first ``probe`` rows of ``x``: a list of (n, n) host arrays."""
+    _, cache = network_forward(x[:probe], params, **config.forward_options())
+    return [to_numpy(get_xp(H).mean(H, axis=0)) for H in residual_matrices(cache)]
+
+
 def train_variant(data, config: HyperTrainConfig, *, checkpoint: str | None = None, like=None) -> dict:
-    """Train one run; returns ``{"history", "snapshots", "final", "params", "config", "H_res"}``.
+    """Train one run; returns ``{"history", "grad_norms", "snapshots", "final", "params", "config", "H_res",
+    "H_res_init"}``.
 
     Parameters
     ----------
@@ -120,9 +128,12 @@ def train_variant(data, config: HyperTrainConfig, *, checkpoint: str | None = No
         (same config, data and dtype), and a checkpoint of any other run is refused.
     like : array, optional, backend and dtype of the parameters (default float64 NumPy)
 
-    ``snapshots`` is a list of ``{"step", "test_loss", "test_acc", "identity_distance",
-    "negative_share", "forward_gain", "backward_gain", "spectral_norm"}`` (step 0 = at init).
-    ``H_res`` is the list of per-layer residual matrices averaged over the probe batch at the end.
+    ``history`` is the minibatch loss of every step and ``grad_norms`` the global Euclidean norm of
+    that step's gradient (all parameters together, before the optimiser). ``snapshots`` is a list
+    of ``{"step", "test_loss", "test_acc", "identity_distance", "negative_share", "forward_gain",
+    "backward_gain", "spectral_norm"}`` (step 0 = at init).
+    ``H_res`` and ``H_res_init`` are the lists of per-layer residual matrices averaged over the
+    probe batch (the first 256 test inputs) at the end and at initialisation.
     """
     if not isinstance(config, HyperTrainConfig):
         raise TypeError(f"config: expected a HyperTrainConfig, got {type(config).__name__}")
@@ -140,9 +151,11 @@ def train_variant(data, config: HyperTrainConfig, *, checkpoint: str | None = No
         idx = g.integers(0, ntr, size=config.batch)
         loss, grads, _, _ = network_loss_and_grads(asarray(data.x_train[idx], like=like),
                                                    asarray(data.y_train[idx], like=like), p, **options)
-        return grads, {"loss": loss}
+        sq = sum(float(get_xp(v).sum(v * v)) for v in grads.values())
+        return grads, {"loss": loss, "grad_norm": sq ** 0.5}
 
     first = {"step": 0, **evaluate(params, x_test, y_test, config)}
+    H_init = mean_residual_matrices(params, x_test, config)
 
     def on_step(p, step, history):
         if (step + 1) % config.track_every == 0 or step + 1 == config.steps:
@@ -153,11 +166,12 @@ def train_variant(data, config: HyperTrainConfig, *, checkpoint: str | None = No
     params, history = run_steps(step_fn, params, Adam(config.lr), rng, config.steps, checkpoint=checkpoint,
                                 every=config.track_every, desc=f"train {config.variant}", tag=tag,
                                 on_step=on_step)
-    snapshots = [first] + [{k: v for k, v in h.items() if k != "loss"} for h in history if "step" in h]
-    _, cache = network_forward(x_test[:256], params, **options)
-    H_mean = [to_numpy(get_xp(H).mean(H, axis=0)) for H in residual_matrices(cache)]
-    return {"history": [h["loss"] for h in history], "snapshots": snapshots, "final": snapshots[-1],
-            "params": params, "config": config, "H_res": H_mean}
+    snapshots = [first] + [{k: v for k, v in h.items() if k not in ("loss", "grad_norm")}
+                           for h in history if "step" in h]
+    return {"history": [h["loss"] for h in history], "grad_norms": [h["grad_norm"] for h in history],
+            "snapshots": snapshots, "final": snapshots[-1],
+            "params": params, "config": config,
+            "H_res": mean_residual_matrices(params, x_test, config), "H_res_init": H_init}
 
 
 def train_variants(data, base_config: HyperTrainConfig, *, variants, seeds, checkpoint_dir: str | None = None) -> dict:
