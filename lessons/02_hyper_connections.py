@@ -41,7 +41,7 @@ from hcref.evidence import decide_difference, paired_difference, wilson_interval
 from hcref.hyper.experiments import (RANDOM_KINDS, CostStudyConfig, GainStudyConfig, SinkhornStudyConfig,
                                      SeededDataTask, cost_study, gain_study, sinkhorn_study)
 from hcref.hyper.train import HyperTrainConfig
-from hcref.lessonkit import Claims, format_value, in_notebook, lesson_config, print_claims, write_metrics
+from hcref.lessonkit import Claims, format_value, in_notebook, lesson_config, mode, print_claims, write_metrics
 from hcref.sweep import run_sweep
 from hcref.viz import new_figure, save_figure
 
@@ -62,11 +62,6 @@ STYLES = {"hc": dict(ls="-", lw=1.5), "mhc": dict(ls="--", lw=2.6), "mhc_perm": 
 LESSON_FILE = __file__ if "__file__" in globals() else "lessons/02_hyper_connections.py"
 cfg = lesson_config(LESSON_FILE, argv=[])
 claims = Claims(cfg["name"], cfg)
-
-
-def mode(cfg):
-    """``"full"`` or ``"quick"``: which of an experiment's two settings this run uses."""
-    return "full" if cfg["full"] else "quick"
 
 
 def section_rng(cfg, k):
