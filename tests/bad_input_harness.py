@@ -77,6 +77,7 @@ class Call(NamedTuple):
     args: tuple
     kwargs: dict
     mutate: tuple | None = None     # names of the arguments to mutate (None: every array-like argument)
+    names: tuple = ()               # further names a clear message may contain (a validator's label)
 
 
 def _fn(name):
@@ -109,6 +110,11 @@ def _bwd(forward: Callable[[], tuple], dname: str, pick=lambda out: out):
 
 def _c(*args, mutate=None, **kwargs):
     return lambda: Call(args, kwargs, mutate)
+
+
+def _labelled(label, *args, mutate=None, **kwargs):
+    """A call of a validator helper: its messages name the ``label`` it is given, not its own parameter."""
+    return lambda: Call(args, kwargs, mutate, (label,))
 
 
 def _lazy(f, mutate=None):
@@ -160,13 +166,15 @@ def _backend_calls():
         "to_numpy": _c(A(3), mutate=()),
         "asarray": _c(A(3), like=A(2)),
         "default_rng": _c(0),
-        "as_float_array": _c(A(4, 6), "x", ndim=2, mutate=("a", "ndim")),
-        "check_finite": _c(A(4, 6), "x", mutate=("a",)),
-        "check_shape": _c(A(4, 6), "x", (4, 6), mutate=("a",)),
-        "check_upstream": _c(A(4, 6), A(4, 6), "dy", mutate=("dout",)),
-        "check_params": _c({"W": A(3, 2)}, "params", {"W": (3, 2)}, mutate=("params",)),
-        "check_int": _c(3, "n", mutate=("value",)),
-        "check_real": _c(0.5, "lr", low=0.0, low_open=True, mutate=("value",)),
+        "check_rng": _labelled("rng", _r(), "rng", mutate=("rng",)),
+        "check_labels": _labelled("labels", np.array([0, 2, 1]), "labels", 3, 4, mutate=("labels",)),
+        "as_float_array": _labelled("x", A(4, 6), "x", ndim=2, mutate=("a", "ndim")),
+        "check_finite": _labelled("x", A(4, 6), "x", mutate=("a",)),
+        "check_shape": _labelled("x", A(4, 6), "x", (4, 6), mutate=("a",)),
+        "check_upstream": _labelled("dy", A(4, 6), A(4, 6), "dy", mutate=("dout",)),
+        "check_params": _labelled("params", {"W": A(3, 2)}, "params", {"W": (3, 2)}, mutate=("params",)),
+        "check_int": _labelled("n", 3, "n", mutate=("value",)),
+        "check_real": _labelled("lr", 0.5, "lr", low=0.0, low_open=True, mutate=("value",)),
     }
 
 
@@ -205,7 +213,7 @@ def _optim_calls():
 
 def _training_calls():
     return {
-        "guard_finite": _c(0.5, step=0, name="loss"),
+        "guard_finite": _labelled("loss", 0.5, step=0, name="loss"),
         "blas_threads": _c(),
         "progress": _c(range(3), total=3, initial=0, desc="x", mutate=()),
     }
@@ -658,7 +666,10 @@ ACCEPTS = [
     ("hcref.backend.check_shape", "a", _SHAPE | {"int", "complex", "object", "nan", "inf"},
      "a validator of shape only: it answers on any array"),
     ("hcref.backend.as_float_array", "a", {"resize", "empty"}, "checks dtype, ndim and finiteness only"),
-    ("hcref.backend.check_finite", "a", _SHAPE | {"int", "object", "list"}, "checks finiteness only"),
+    ("hcref.backend.check_finite", "a", _SHAPE | {"int", "complex"}, "checks finiteness only (any numeric array)"),
+    ("hcref.backend.check_params", "params*", {"complex"},
+     "complex parameters are allowed (complex-step differentiation with respect to a parameter)"),
+    ("hcref.training.guard_finite", "name", {"string"}, "any non-empty string names the quantity"),
     ("hcref.blocks.relu_forward", "x", _SHAPE, "elementwise: any shape, any batch (also empty)"),
     ("hcref.blocks.tanh_forward", "x", _SHAPE, "elementwise: any shape, any batch (also empty)"),
     ("hcref.blocks.sigmoid_forward", "x", _SHAPE, "elementwise: any shape, any batch (also empty)"),
@@ -748,7 +759,8 @@ def run_function(fname: str) -> list[Outcome]:
     call = valid_calls()[fname]()
     with np.errstate(all="ignore"):
         fn(*call.args, **call.kwargs)          # the valid call itself must work
-    return [Outcome(fname, m.arg, m.kind, *classify(fn, m), accepted(fname, m)) for m in mutations(fn, call)]
+    return [Outcome(fname, m.arg, m.kind, *classify(fn, m._replace(names=m.names + call.names)),
+                    accepted(fname, m)) for m in mutations(fn, call)]
 
 
 def run_all(names=None) -> list[Outcome]:
