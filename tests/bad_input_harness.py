@@ -181,7 +181,7 @@ def _backend_calls():
 def _config_calls():
     from hcref.ode.options import SolverOptions
     return {
-        "check_choice": _c("rk4", "method", ("euler", "rk4")),
+        "check_choice": _labelled("method", "rk4", "method", ("euler", "rk4"), mutate=("value", "choices")),
         "data_fingerprint": _c(A(4, 3), np.arange(4)),
         "run_identity": _c(SolverOptions(), data=(A(4, 3),), dtype="float64"),
     }
@@ -681,6 +681,18 @@ ACCEPTS = [
      "the number of classes is the logits' last axis; the labels stay in range"),
     ("hcref.blocks.[ats]*_forward", "*", {"complex"},
      "analytic maps (affine, tanh, sigmoid, softmax): complex input for complex-step differentiation"),
+    ("hcref.data.one_hot", "labels", {"resize", "empty", "list"}, "any number of labels; a list converts"),
+    ("hcref.data.standardise", "x_*", {"list", "int"}, "data conversion: lists and integer pixels become float"),
+    ("hcref.data.standardise", "x_test", {"empty"}, "an empty test set stays empty"),
+    ("hcref.data.embed_label", "x", {"resize", "list", "int"},
+     "any width >= n_classes; lists and integer pixels become float"),
+    ("hcref.data.embed_label", "labels", {"list"}, "a list of labels converts"),
+    ("hcref.config.run_identity", "data*", "*", "fingerprints any arrays, of any shape and dtype, by design"),
+    ("hcref.gradcheck.rel_error", "a", {"list", "int", "complex"}, "compares any numeric arrays (a and b alike)"),
+    ("hcref.gradcheck.rel_error", "b", {"list", "int", "complex"}, "compares any numeric arrays (a and b alike)"),
+    ("hcref.gradcheck.rel_error", "[ab]", {"nan", "inf"},
+     "a non-finite input gives a non-finite error, which fails every tolerance (graders rely on it)"),
+    ("hcref.gradcheck.*_gradient", "x", _SHAPE, "the point x has whatever shape f takes (also empty)"),
     ("hcref.ff.network.softplus", "z", _SHAPE, "elementwise: any shape"),
     ("hcref.*_backward", "d*", {"complex"}, "complex-step differentiation passes complex upstream gradients"),
     ("hcref.*_vjp", "a", {"complex"}, "complex-step differentiation passes complex upstream gradients"),
