@@ -40,7 +40,7 @@ def rel_error(a, b) -> float:
         if v.dtype.kind not in "iufc":
             raise TypeError(f"{name}: expected a numeric array, got dtype {v.dtype}")
     if a.shape != b.shape:
-        raise ValueError(f"rel_error: a and b must have the same shape, got a {a.shape} vs b {b.shape}")
+        raise ValueError(f"rel_error: shapes differ, a {a.shape} vs b {b.shape}")
     if a.size == 0:
         return 0.0
     num = float(xp.max(xp.abs(a - b)))
