@@ -105,9 +105,13 @@ def asarray(a: Any, like: Any = None, dtype=None):
 def default_rng(seed: int | None = 0) -> numpy.random.Generator:
     """The only source of randomness in hcref: an explicit host-side numpy Generator.
 
-    ``seed`` is a non-negative integer, or None for fresh entropy from the operating system.
+    ``seed`` is a non-negative integer, a sequence of them (numpy's ``SeedSequence`` entropy),
+    or None for fresh entropy from the operating system.
     """
-    if seed is not None:
+    if isinstance(seed, (tuple, list)):
+        for v in seed:
+            check_int(v, "seed", low=0)
+    elif seed is not None and not isinstance(seed, (numpy.random.SeedSequence, numpy.random.BitGenerator)):
         check_int(seed, "seed", low=0)
     return numpy.random.default_rng(seed)
 
