@@ -701,6 +701,7 @@ ACCEPTS = [
     ("hcref.ff.layer.*", "x*", {"empty"}, "an empty batch (zero goodness, zero gradient)"),
     ("hcref.ff.backprop.bp_*", "x", {"empty"}, "an empty batch gives empty outputs"),
     ("hcref.ff.network.softplus", "z", _SHAPE, "elementwise: any shape"),
+    ("hcref.mixing.stack.layer_weights_forward", "mu", {"resize"}, "any window H (columns of mu)"),
     ("hcref.ff.theorems.*", "*W*", {"resize"}, "the layer width n is W's second axis: any width"),
     ("hcref.ff.theorems.*", "x*", {"empty"}, "an empty batch gives empty per-sample terms"),
     ("hcref.ff.network.length_normalise", "x", _SHAPE, "per row along the last axis: any batch shape, any width"),
