@@ -103,8 +103,40 @@ def asarray(a: Any, like: Any = None, dtype=None):
 
 
 def default_rng(seed: int | None = 0) -> numpy.random.Generator:
-    """The only source of randomness in hcref: an explicit host-side numpy Generator."""
+    """The only source of randomness in hcref: an explicit host-side numpy Generator.
+
+    ``seed`` is a non-negative integer, a sequence of them (numpy's ``SeedSequence`` entropy),
+    or None for fresh entropy from the operating system.
+    """
+    if isinstance(seed, (tuple, list)):
+        for v in seed:
+            check_int(v, "seed", low=0)
+    elif seed is not None and not isinstance(seed, (numpy.random.SeedSequence, numpy.random.BitGenerator)):
+        check_int(seed, "seed", low=0)
     return numpy.random.default_rng(seed)
+
+
+def check_rng(rng: Any, name: str = "rng") -> numpy.random.Generator:
+    """Raise ``TypeError`` naming ``name`` unless ``rng`` is a ``numpy.random.Generator``; return it."""
+    if not isinstance(rng, numpy.random.Generator):
+        raise TypeError(f"{name}: expected a numpy.random.Generator (e.g. hcref.backend.default_rng(0)), "
+                        f"got {type(rng).__name__}")
+    return rng
+
+
+def check_labels(labels: Any, name: str, n: int | None, n_classes: int) -> None:
+    """Integer class labels: an integer array of shape ``(n,)`` (any length when ``n`` is None)
+    with values in ``[0, n_classes)``; errors name ``name``."""
+    if not hasattr(labels, "dtype") or not hasattr(labels, "shape"):
+        raise TypeError(f"{name}: expected an integer array, got {type(labels).__name__}")
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"{name}: expected an integer array, got dtype {labels.dtype}")
+    if labels.ndim != 1 or (n is not None and labels.shape[0] != n):
+        want = "(N,)" if n is None else f"({n},)"
+        raise ValueError(f"{name}: expected shape {want}, got {tuple(labels.shape)}")
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= n_classes):
+        raise ValueError(f"{name}: expected integers in [0, {n_classes}), got values in "
+                         f"[{int(labels.min())}, {int(labels.max())}]")
 
 
 _FLOAT_KINDS = ("f",)
@@ -125,6 +157,8 @@ def as_float_array(a: Any, name: str, *, ndim: int | tuple[int, ...] | None = No
     if a.dtype.kind not in kinds:
         raise TypeError(f"{name}: expected a floating-point array, got dtype {a.dtype}")
     if ndim is not None:
+        if not isinstance(ndim, (int, tuple, list)):
+            raise TypeError(f"ndim: expected a non-negative integer or a tuple of them, got {ndim!r}")
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if not all(isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in allowed):
             raise TypeError(f"ndim: expected a non-negative integer or a tuple of them, got {ndim!r}")
@@ -142,6 +176,8 @@ def check_finite(a: Any, name: str, xp=None) -> None:
     xp = xp or get_xp(a)
     if a.dtype.kind in "iub":
         return
+    if a.dtype.kind not in "fc":
+        raise TypeError(f"{name}: expected a numeric array, got dtype {a.dtype}")
     if not bool(xp.all(xp.isfinite(a))):
         bad = int(a.size - int(xp.count_nonzero(xp.isfinite(a))))
         raise ValueError(f"{name}: expected finite values, found {bad} NaN/inf entries")

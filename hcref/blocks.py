@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .backend import get_xp, as_float_array, asarray, check_params, check_shape, check_upstream
+from .backend import (get_xp, as_float_array, asarray, check_int, check_labels, check_params, check_real,
+                      check_rng, check_shape, check_upstream)
 from .config import check_choice
 
 __all__ = [
@@ -67,6 +68,12 @@ def affine_backward(dy, cache: AffineCache):
 
 def init_affine(rng, d_in: int, d_out: int, *, scale: float | None = None, dtype="float64", like=None):
     """He-style initialisation ``W ~ N(0, scale^2)`` with ``scale = sqrt(2 / d_in)``, ``b = 0``."""
+    check_rng(rng)
+    d_in = check_int(d_in, "d_in")
+    d_out = check_int(d_out, "d_out")
+    if scale is not None:
+        check_real(scale, "scale", low=0.0)
+    check_choice(str(dtype), "dtype", ("float64", "float32"))
     scale = (2.0 / d_in) ** 0.5 if scale is None else scale
     W = asarray(rng.standard_normal((d_in, d_out)) * scale, like=like, dtype=dtype)
     return {"W": W, "b": get_xp(W).zeros(d_out, dtype=W.dtype)}
@@ -78,7 +85,11 @@ class ActivationCache(NamedTuple):
 
 
 def relu_forward(x):
-    """``relu(x) = max(x, 0)``; the derivative at 0 is taken as 0."""
+    """``relu(x) = max(x, 0)``; the derivative at 0 is taken as 0.
+
+    ``x`` : real float array of any shape (not complex: relu is not analytic).
+    """
+    as_float_array(x, "x")
     xp = get_xp(x)
     return xp.maximum(x, 0), ActivationCache(x)
 
@@ -92,6 +103,8 @@ def relu_backward(dy, cache: ActivationCache):
 
 
 def tanh_forward(x):
+    """``tanh(x)`` elementwise; ``x`` : float (or complex, for complex-step checks) array of any shape."""
+    as_float_array(x, "x", allow_complex=True)
     xp = get_xp(x)
     y = xp.tanh(x)
     return y, ActivationCache(y)
@@ -104,7 +117,11 @@ def tanh_backward(dy, cache: ActivationCache):
 
 
 def sigmoid_forward(x):
-    """Logistic sigmoid, evaluated as ``(1 + tanh(x/2)) / 2`` so that it never overflows."""
+    """Logistic sigmoid, evaluated as ``(1 + tanh(x/2)) / 2`` so that it never overflows.
+
+    ``x`` : float (or complex, for complex-step checks) array of any shape, finite.
+    """
+    as_float_array(x, "x", allow_complex=True)
     xp = get_xp(x)
     y = 0.5 * (1 + xp.tanh(0.5 * x))
     return y, ActivationCache(y)
@@ -156,11 +173,23 @@ class NormCache(NamedTuple):
     g: object
 
 
+def _check_norm_args(x, params, keys, eps) -> None:
+    """x: real float array (..., D) with D >= 1; params: the keys, each of shape (D,); eps > 0."""
+    as_float_array(x, "x")
+    if x.ndim < 1 or x.shape[-1] < 1:
+        raise ValueError(f"x: expected shape (..., D) with D >= 1, got {tuple(x.shape)}")
+    check_params(params, "params", {k: (x.shape[-1],) for k in keys})
+    for k in keys:
+        as_float_array(params[k], f"params[{k!r}]")
+    check_real(eps, "eps", low=0.0, low_open=True)
+
+
 def rmsnorm_forward(x, params, *, eps: float = 1e-6):
     """RMSNorm over the last axis: ``y = g * x / sqrt(mean(x^2) + eps)``.
 
     params : ``g`` : array, shape (D,)
     """
+    _check_norm_args(x, params, ("g",), eps)
     xp = get_xp(x)
     inv = 1.0 / xp.sqrt(xp.mean(x * x, axis=-1, keepdims=True) + eps)
     xhat = x * inv
@@ -184,6 +213,7 @@ def layernorm_forward(x, params, *, eps: float = 1e-5):
 
     params : ``g``, ``b`` : arrays, shape (D,)
     """
+    _check_norm_args(x, params, ("g", "b"), eps)
     xp = get_xp(x)
     xc = x - xp.mean(x, axis=-1, keepdims=True)
     inv = 1.0 / xp.sqrt(xp.mean(xc * xc, axis=-1, keepdims=True) + eps)
@@ -222,6 +252,19 @@ def mlp_forward(x, params, *, activation: str = "relu"):
     params : ``W1`` (D, K), ``b1`` (K,), ``W2`` (K, D_out), ``b2`` (D_out,)
     """
     check_choice(activation, "activation", sorted(_ACTIVATIONS))
+    check_params(params, "params", {"W1": (None, None), "b1": None, "W2": (None, None), "b2": None})
+    analytic = activation != "relu"          # complex-step checks need an analytic activation
+    as_float_array(x, "x", allow_complex=analytic)
+    for k in ("W1", "b1", "W2", "b2"):
+        if not analytic and params[k].dtype.kind == "c":
+            raise TypeError(f"params[{k!r}]: complex values need an analytic activation (tanh, sigmoid), "
+                            f"not relu")
+    if x.ndim < 1 or x.shape[-1] != params["W1"].shape[0]:
+        raise ValueError(f"x: expected last axis of size {params['W1'].shape[0]} (rows of params['W1']), "
+                         f"got shape {tuple(x.shape)}")
+    if params["W2"].shape[0] != params["W1"].shape[1]:
+        raise ValueError(f"params['W2']: expected {params['W1'].shape[1]} rows (columns of params['W1']), "
+                         f"got shape {tuple(params['W2'].shape)}")
     act_f = _ACTIVATIONS[activation][0]
     z, c1 = affine_forward(x, {"W": params["W1"], "b": params["b1"]})
     a, ca = act_f(z)
@@ -242,6 +285,9 @@ def mlp_backward(dy, cache: MLPCache):
 
 def init_mlp(rng, d_in: int, d_hidden: int, d_out: int, *, out_scale: float | None = None, like=None):
     """Parameters of :func:`mlp_forward` (He init; ``out_scale`` overrides the second layer's scale)."""
+    check_rng(rng)
+    for v, name in ((d_in, "d_in"), (d_hidden, "d_hidden"), (d_out, "d_out")):
+        check_int(v, name)
     p1 = init_affine(rng, d_in, d_hidden, like=like)
     p2 = init_affine(rng, d_hidden, d_out, scale=out_scale, like=like)
     return {"W1": p1["W"], "b1": p1["b"], "W2": p2["W"], "b2": p2["b"]}
@@ -272,6 +318,10 @@ def mse_forward(y, target):
     loss : float
     cache : MSECache
     """
+    as_float_array(y, "y")
+    as_float_array(target, "target")
+    if y.ndim < 1 or y.shape[0] < 1:
+        raise ValueError(f"y: expected shape (N, ...) with N >= 1, got {tuple(y.shape)}")
     if y.shape != target.shape:
         raise ValueError(f"target: expected shape {tuple(y.shape)} (same as y), got {tuple(target.shape)}")
     xp = get_xp(y)
@@ -302,10 +352,9 @@ def cross_entropy_forward(logits, labels):
     as_float_array(logits, "logits", ndim=2)
     xp = get_xp(logits)
     N, C = logits.shape
-    if labels.shape != (N,):
-        raise ValueError(f"labels: expected shape ({N},), got {tuple(labels.shape)}")
-    if labels.dtype.kind not in "iu" or (N and (int(labels.min()) < 0 or int(labels.max()) >= C)):
-        raise ValueError(f"labels: expected integers in [0, {C}), got dtype {labels.dtype}")
+    if N < 1 or C < 1:
+        raise ValueError(f"logits: expected shape (N, C) with N, C >= 1, got {tuple(logits.shape)}")
+    check_labels(labels, "labels", N, C)
     z = logits - xp.max(logits, axis=1, keepdims=True)
     logp = z - xp.log(xp.sum(xp.exp(z), axis=1, keepdims=True))
     onehot = xp.zeros_like(logits)

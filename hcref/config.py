@@ -30,6 +30,8 @@ __all__ = ["RunConfig", "data_fingerprint", "run_identity", "check_choice"]
 
 def check_choice(value, name: str, choices) -> Any:
     """Return ``value`` when it is one of ``choices``; else a ``ValueError`` naming ``name``."""
+    if isinstance(choices, (str, bytes)) or not hasattr(choices, "__iter__"):
+        raise TypeError(f"choices: expected a sequence of the allowed values of {name}, got {choices!r}")
     choices = tuple(choices)
     if value not in choices:
         raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
@@ -131,12 +133,22 @@ def data_fingerprint(*arrays) -> dict:
     return {"shapes": shapes, "dtypes": dtypes, "sha256": h.hexdigest()[:16]}
 
 
+_DTYPE_NAMES = ("float16", "float32", "float64", "float128", "complex64", "complex128")
+
+
 def run_identity(config, *, data=None, dtype=None, part: str = "") -> str:
     """The checkpoint tag of a run: every config field, the data fingerprint, the dtype and the part.
 
     ``data`` is a tuple of arrays (or an already computed :func:`data_fingerprint`), ``part``
-    names a phase of a run with several (e.g. ``"adam"`` / ``"sgd"``).
+    names a phase of a run with several (e.g. ``"adam"`` / ``"sgd"``). ``dtype`` is a floating
+    dtype (or its name) or None.
     """
+    if config is None:
+        raise TypeError("config: expected a RunConfig (or a JSON-able dict of settings), got None")
+    if not isinstance(part, str):
+        raise TypeError(f"part: expected a string, got {part!r}")
+    if dtype is not None:
+        check_choice(str(dtype), "dtype", _DTYPE_NAMES)
     if data is not None and not isinstance(data, dict):
         data = data_fingerprint(*data)
     payload = {"config": json.loads(config.to_json()) if isinstance(config, RunConfig) else _to_json_value(config, "config"),

@@ -45,17 +45,32 @@ def _check_bool(value, name: str) -> bool:
     return bool(value)
 
 
+def _real_matrix(a, name: str) -> np.ndarray:
+    """A 2-D array of real numbers (lists and integer arrays convert), finite; errors name ``name``."""
+    if a is None:
+        raise TypeError(f"{name}: expected a 2-D array of real numbers, got None")
+    a = np.asarray(a)
+    if a.dtype.kind not in "iuf":
+        raise TypeError(f"{name}: expected real numbers, got dtype {a.dtype}")
+    if a.ndim != 2:
+        raise ValueError(f"{name}: expected shape (N, D), got {a.shape}")
+    if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        raise ValueError(f"{name}: expected finite values, found NaN/inf")
+    return a
+
+
 def standardise(x_train: np.ndarray, x_test: np.ndarray, *, per_feature: bool = True):
     """Standardise with the training set's statistics (mean 0, std 1).
 
     Per-feature by default; features that are constant in the training set (the digits'
     border pixels) keep unit scale instead of a division by zero.
     """
-    x_train, x_test = np.asarray(x_train), np.asarray(x_test)
+    x_train, x_test = _real_matrix(x_train, "x_train"), _real_matrix(x_test, "x_test")
     if x_train.ndim != 2 or x_train.shape[0] < 1:
         raise ValueError(f"x_train: expected shape (N, D) with N >= 1, got {x_train.shape}")
     if x_test.ndim != 2 or x_test.shape[1] != x_train.shape[1]:
-        raise ValueError(f"x_test: expected shape (M, {x_train.shape[1]}), got {x_test.shape}")
+        raise ValueError(f"x_test: expected shape (M, {x_train.shape[1]}) (the width of x_train), "
+                         f"got {x_test.shape}")
     axis = 0 if _check_bool(per_feature, "per_feature") else None
     mean = x_train.mean(axis=axis, keepdims=per_feature)
     std = x_train.std(axis=axis, keepdims=per_feature)
@@ -302,8 +317,18 @@ def embed_label(x: np.ndarray, labels: np.ndarray, n_classes: int = 10, *, value
     image. ``value`` scales the one-hot (default: the largest absolute input value, so the
     label is as visible as the brightest pixel). Returns a copy; ``x`` is not modified.
     """
-    if x.ndim != 2 or x.shape[1] < n_classes:
+    n_classes = _check_int(n_classes, "n_classes", 1)
+    x = _real_matrix(x, "x")
+    if x.shape[1] < n_classes:
         raise ValueError(f"x: expected shape (N, D) with D >= {n_classes}, got {x.shape}")
+    if value is not None and (isinstance(value, (bool, np.bool_)) or
+                              not isinstance(value, (int, float, np.integer, np.floating))):
+        raise TypeError(f"value: expected a real number or None, got {value!r}")
+    if value is not None and not math.isfinite(float(value)):
+        raise ValueError(f"value: expected a finite number, got {value}")
+    if labels is None:
+        raise TypeError("labels: expected a 1-D integer array, got None")
+    labels = np.asarray(labels)
     if labels.shape != (x.shape[0],):
         raise ValueError(f"labels: expected shape ({x.shape[0]},), got {labels.shape}")
     out = np.array(x, dtype=np.float64, copy=True)

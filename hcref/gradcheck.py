@@ -19,19 +19,28 @@ from __future__ import annotations
 
 from typing import Callable, Mapping
 
-from .backend import get_xp, to_numpy, asarray, default_rng
+from .backend import get_xp, to_numpy, asarray, default_rng, check_finite, check_real
 from .config import check_choice
 
 __all__ = ["rel_error", "numerical_gradient", "complex_step_gradient", "check_gradients"]
 
 
 def rel_error(a, b) -> float:
-    """Largest absolute difference relative to the largest magnitude: ``max|a-b| / max(|a|+|b|, 1e-12)``."""
+    """Largest absolute difference relative to the largest magnitude: ``max|a-b| / max(|a|+|b|, 1e-12)``.
+
+    ``a`` and ``b`` are numeric arrays (or array-likes) of the same shape. A NaN or inf in either
+    gives a NaN or inf result (never a small number), which every tolerance test reads as a failure.
+    """
+    if a is None or b is None:
+        raise TypeError(f"{'a' if a is None else 'b'}: expected an array, got None")
     xp = get_xp(a, b)
     a = xp.asarray(a)
     b = xp.asarray(b)
+    for v, name in ((a, "a"), (b, "b")):
+        if v.dtype.kind not in "iufc":
+            raise TypeError(f"{name}: expected a numeric array, got dtype {v.dtype}")
     if a.shape != b.shape:
-        raise ValueError(f"rel_error: shapes differ, {a.shape} vs {b.shape}")
+        raise ValueError(f"rel_error: shapes differ, a {a.shape} vs b {b.shape}")
     if a.size == 0:
         return 0.0
     num = float(xp.max(xp.abs(a - b)))
@@ -59,6 +68,10 @@ def numerical_gradient(f: Callable[[object], float], x, h: float = 1e-6, *, orde
     ``x`` is not mutated: each probe works on a copy.
     """
     _require_float64(x, "x")
+    check_finite(x, "x")
+    check_real(h, "h", low=0.0, low_open=True)
+    if not callable(f):
+        raise TypeError(f"f: expected a callable, got {type(f).__name__}")
     check_choice(order, "order", sorted(_STENCILS))
     xp = get_xp(x)
     x = xp.array(x, copy=True)
@@ -83,6 +96,10 @@ def complex_step_gradient(f: Callable[[object], complex], x, h: float = 1e-20):
     the perturbed quantity, or the result is wrong.
     """
     _require_float64(x, "x")
+    check_finite(x, "x")
+    check_real(h, "h", low=0.0, low_open=True)
+    if not callable(f):
+        raise TypeError(f"f: expected a callable, got {type(f).__name__}")
     xp = get_xp(x)
     xc = x.astype(xp.complex128)
     grad = xp.zeros_like(x)

@@ -43,7 +43,7 @@ try:                                    # notebook widgets where ipywidgets exis
 except ImportError:
     from tqdm.std import tqdm
 
-from .backend import to_numpy, asarray
+from .backend import to_numpy, asarray, check_int
 
 __all__ = ["DivergenceError", "CheckpointError", "RunInterrupted", "progress", "guard_finite",
            "save_checkpoint", "load_checkpoint", "run_steps", "blas_threads"]
@@ -52,8 +52,8 @@ FORMAT = "hcref-checkpoint-1"
 _MAX_META_BYTES = 256 * 2**20
 
 
-class DivergenceError(FloatingPointError):
-    """A monitored quantity became NaN or infinite."""
+class DivergenceError(FloatingPointError, ValueError):
+    """A monitored quantity became NaN or infinite (a ``ValueError`` too: the value is unusable)."""
 
 
 class CheckpointError(ValueError):
@@ -76,7 +76,18 @@ def progress(iterable=None, *, total=None, desc: str | None = None, initial: int
 
 
 def guard_finite(value, *, step: int, name: str = "loss") -> float:
-    """Return ``float(value)``; raise :class:`DivergenceError` naming the step and quantity if not finite."""
+    """Return ``float(value)``; raise :class:`DivergenceError` naming the step and quantity if not finite.
+
+    ``value`` is a real number or a 0-d real array, ``step`` a non-negative integer and ``name`` a
+    string (the quantity's name, used in the message).
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name: expected a non-empty string, got {name!r}")
+    check_int(step, "step", low=0)
+    if isinstance(value, (str, bytes, bool)) or getattr(value, "ndim", 0) != 0 or \
+            getattr(getattr(value, "dtype", None), "kind", "f") not in "iuf" or \
+            not isinstance(value, (int, float)) and not hasattr(value, "dtype"):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__} {value!r}")
     v = float(value)
     if not math.isfinite(v):
         raise DivergenceError(f"{name} became {v} at step {step}: the run diverged "

@@ -77,6 +77,7 @@ class Call(NamedTuple):
     args: tuple
     kwargs: dict
     mutate: tuple | None = None     # names of the arguments to mutate (None: every array-like argument)
+    names: tuple = ()               # further names a clear message may contain (a validator's label)
 
 
 def _fn(name):
@@ -109,6 +110,11 @@ def _bwd(forward: Callable[[], tuple], dname: str, pick=lambda out: out):
 
 def _c(*args, mutate=None, **kwargs):
     return lambda: Call(args, kwargs, mutate)
+
+
+def _labelled(label, *args, mutate=None, **kwargs):
+    """A call of a validator helper: its messages name the ``label`` it is given, not its own parameter."""
+    return lambda: Call(args, kwargs, mutate, (label,))
 
 
 def _lazy(f, mutate=None):
@@ -160,20 +166,22 @@ def _backend_calls():
         "to_numpy": _c(A(3), mutate=()),
         "asarray": _c(A(3), like=A(2)),
         "default_rng": _c(0),
-        "as_float_array": _c(A(4, 6), "x", ndim=2, mutate=("a", "ndim")),
-        "check_finite": _c(A(4, 6), "x", mutate=("a",)),
-        "check_shape": _c(A(4, 6), "x", (4, 6), mutate=("a",)),
-        "check_upstream": _c(A(4, 6), A(4, 6), "dy", mutate=("dout",)),
-        "check_params": _c({"W": A(3, 2)}, "params", {"W": (3, 2)}, mutate=("params",)),
-        "check_int": _c(3, "n", mutate=("value",)),
-        "check_real": _c(0.5, "lr", low=0.0, low_open=True, mutate=("value",)),
+        "check_rng": _labelled("rng", _r(), "rng", mutate=("rng",)),
+        "check_labels": _labelled("labels", np.array([0, 2, 1]), "labels", 3, 4, mutate=("labels",)),
+        "as_float_array": _labelled("x", A(4, 6), "x", ndim=2, mutate=("a", "ndim")),
+        "check_finite": _labelled("x", A(4, 6), "x", mutate=("a",)),
+        "check_shape": _labelled("x", A(4, 6), "x", (4, 6), mutate=("a",)),
+        "check_upstream": _labelled("dy", A(4, 6), A(4, 6), "dy", mutate=("dout",)),
+        "check_params": _labelled("params", {"W": A(3, 2)}, "params", {"W": (3, 2)}, mutate=("params",)),
+        "check_int": _labelled("n", 3, "n", mutate=("value",)),
+        "check_real": _labelled("lr", 0.5, "lr", low=0.0, low_open=True, mutate=("value",)),
     }
 
 
 def _config_calls():
     from hcref.ode.options import SolverOptions
     return {
-        "check_choice": _c("rk4", "method", ("euler", "rk4")),
+        "check_choice": _labelled("method", "rk4", "method", ("euler", "rk4"), mutate=("value", "choices")),
         "data_fingerprint": _c(A(4, 3), np.arange(4)),
         "run_identity": _c(SolverOptions(), data=(A(4, 3),), dtype="float64"),
     }
@@ -205,7 +213,7 @@ def _optim_calls():
 
 def _training_calls():
     return {
-        "guard_finite": _c(0.5, step=0, name="loss"),
+        "guard_finite": _labelled("loss", 0.5, step=0, name="loss"),
         "blas_threads": _c(),
         "progress": _c(range(3), total=3, initial=0, desc="x", mutate=()),
     }
@@ -658,12 +666,50 @@ ACCEPTS = [
     ("hcref.backend.check_shape", "a", _SHAPE | {"int", "complex", "object", "nan", "inf"},
      "a validator of shape only: it answers on any array"),
     ("hcref.backend.as_float_array", "a", {"resize", "empty"}, "checks dtype, ndim and finiteness only"),
-    ("hcref.backend.check_finite", "a", _SHAPE | {"int", "object", "list"}, "checks finiteness only"),
+    ("hcref.backend.check_finite", "a", _SHAPE | {"int", "complex"}, "checks finiteness only (any numeric array)"),
+    ("hcref.backend.check_params", "params*", {"complex"},
+     "complex parameters are allowed (complex-step differentiation with respect to a parameter)"),
+    ("hcref.training.guard_finite", "name", {"string"}, "any non-empty string names the quantity"),
     ("hcref.blocks.relu_forward", "x", _SHAPE, "elementwise: any shape, any batch (also empty)"),
     ("hcref.blocks.tanh_forward", "x", _SHAPE, "elementwise: any shape, any batch (also empty)"),
     ("hcref.blocks.sigmoid_forward", "x", _SHAPE, "elementwise: any shape, any batch (also empty)"),
     ("hcref.blocks.softmax_forward", "x", _SHAPE, "along one axis of any array"),
+    ("hcref.blocks.softmax_forward", "axis", {"negative"}, "axis -1 is the last axis (numpy convention)"),
+    ("hcref.blocks.[alm]*_forward", "x", {"empty"}, "an empty batch gives an empty output"),
+    ("hcref.blocks.rmsnorm_forward", "x", {"empty"}, "an empty batch gives an empty output"),
+    ("hcref.blocks.cross_entropy_forward", "logits", {"resize"},
+     "the number of classes is the logits' last axis; the labels stay in range"),
+    ("hcref.blocks.[ats]*_forward", "*", {"complex"},
+     "analytic maps (affine, tanh, sigmoid, softmax): complex input for complex-step differentiation"),
+    ("hcref.data.one_hot", "labels", {"resize", "empty", "list"}, "any number of labels; a list converts"),
+    ("hcref.data.standardise", "x_*", {"list", "int"}, "data conversion: lists and integer pixels become float"),
+    ("hcref.data.standardise", "x_test", {"empty"}, "an empty test set stays empty"),
+    ("hcref.data.embed_label", "x", {"resize", "list", "int"},
+     "any width >= n_classes; lists and integer pixels become float"),
+    ("hcref.data.embed_label", "labels", {"list"}, "a list of labels converts"),
+    ("hcref.config.run_identity", "data*", "*", "fingerprints any arrays, of any shape and dtype, by design"),
+    ("hcref.gradcheck.rel_error", "a", {"list", "int", "complex"}, "compares any numeric arrays (a and b alike)"),
+    ("hcref.gradcheck.rel_error", "b", {"list", "int", "complex"}, "compares any numeric arrays (a and b alike)"),
+    ("hcref.gradcheck.rel_error", "[ab]", {"nan", "inf"},
+     "a non-finite input gives a non-finite error, which fails every tolerance (graders rely on it)"),
+    ("hcref.gradcheck.*_gradient", "x", _SHAPE, "the point x has whatever shape f takes (also empty)"),
+    ("hcref.ff.hoyer.l1_l2", "h", _SHAPE, "per vector along the last axis: any batch shape, any length"),
+    ("hcref.ff.hoyer.hoyer_*", "h", {"resize", "empty"}, "any vector length n >= 2, any number of rows"),
+    ("hcref.ff.layer.goodness", "h", _SHAPE, "per row along the last axis: any batch shape, any width"),
+    ("hcref.ff.layer.goodness_forward", "h", {"resize", "empty"}, "any width; an empty batch has goodness 0"),
+    ("hcref.ff.layer.*", "*W*", {"resize"}, "the layer width n is W's second axis: any width"),
+    ("hcref.ff.layer.*", "x*", {"empty"}, "an empty batch (zero goodness, zero gradient)"),
+    ("hcref.ff.backprop.bp_*", "x", {"empty"}, "an empty batch gives empty outputs"),
     ("hcref.ff.network.softplus", "z", _SHAPE, "elementwise: any shape"),
+    ("hcref.mixing.stack.layer_weights_forward", "mu", {"resize"}, "any window H (columns of mu)"),
+    ("hcref.ff.theorems.*", "*W*", {"resize"}, "the layer width n is W's second axis: any width"),
+    ("hcref.ff.theorems.*", "x*", {"empty"}, "an empty batch gives empty per-sample terms"),
+    ("hcref.ff.network.length_normalise", "x", _SHAPE, "per row along the last axis: any batch shape, any width"),
+    ("hcref.ff.network.ff_layer_loss", "G_*", {"resize"}, "positive and negative batches may differ in size"),
+    ("hcref.ff.network.embed_labels", "x", {"resize"}, "any width D >= n_classes"),
+    ("hcref.ff.network.make_positive_negative", "x", {"resize"}, "any width D >= n_classes"),
+    ("hcref.ff.network.embed_labels", "labels", {"list"}, "a list of labels converts (asarray on x's backend)"),
+    ("hcref.ff.network.[flp]*", "x", {"empty"}, "forward only: an empty batch gives empty outputs"),
     ("hcref.*_backward", "d*", {"complex"}, "complex-step differentiation passes complex upstream gradients"),
     ("hcref.*_vjp", "a", {"complex"}, "complex-step differentiation passes complex upstream gradients"),
     ("hcref.backend.check_upstream", "dout", {"complex"}, "complex-step upstream gradients are allowed"),
@@ -748,7 +794,8 @@ def run_function(fname: str) -> list[Outcome]:
     call = valid_calls()[fname]()
     with np.errstate(all="ignore"):
         fn(*call.args, **call.kwargs)          # the valid call itself must work
-    return [Outcome(fname, m.arg, m.kind, *classify(fn, m), accepted(fname, m)) for m in mutations(fn, call)]
+    return [Outcome(fname, m.arg, m.kind, *classify(fn, m._replace(names=m.names + call.names)),
+                    accepted(fname, m)) for m in mutations(fn, call)]
 
 
 def run_all(names=None) -> list[Outcome]:

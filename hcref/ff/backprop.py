@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import as_float_array, get_xp, check_upstream
+from ..backend import as_float_array, check_int, check_rng, get_xp, check_upstream
 from ..blocks import (affine_forward, affine_backward, relu_forward, relu_backward, rmsnorm_forward,
                       rmsnorm_backward, cross_entropy_forward, cross_entropy_backward, init_affine)
 from .network import NORM_EPS, check_params, init_ff_network, n_layers
@@ -21,6 +21,10 @@ __all__ = ["init_bp_network", "bp_forward", "bp_backward", "bp_loss_and_grads", 
 
 def init_bp_network(rng, sizes, n_classes: int = 10, *, like=None):
     """Hidden layers as :func:`hcref.ff.network.init_ff_network`, read-out ``(D_L, C)`` (He init)."""
+    check_rng(rng)
+    check_int(n_classes, "n_classes")
+    if sizes is None:
+        raise TypeError("sizes: expected a sequence of layer widths, got None")
     params = init_ff_network(rng, sizes, like=like)
     p = init_affine(rng, int(sizes[-1]), n_classes, like=like)
     params["Wout"], params["bout"] = p["W"], p["b"]

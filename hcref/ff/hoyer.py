@@ -16,13 +16,19 @@ Edge cases (chosen here; the document leaves them open):
 """
 from __future__ import annotations
 
-from ..backend import as_float_array, get_xp
+from ..backend import as_float_array, check_real, get_xp
 
 __all__ = ["hoyer_sparsity", "hoyer_summary", "l1_l2"]
 
 
 def l1_l2(h):
-    """``(||h||_1, ||h||_2)`` along the last axis, each of shape ``h.shape[:-1]``."""
+    """``(||h||_1, ||h||_2)`` along the last axis, each of shape ``h.shape[:-1]``.
+
+    ``h`` : real float array, shape (..., n), finite.
+    """
+    as_float_array(h, "h")
+    if h.ndim < 1:
+        raise ValueError(f"h: expected at least 1 dimension, got shape {tuple(h.shape)}")
     xp = get_xp(h)
     return xp.sum(xp.abs(h), axis=-1), xp.sqrt(xp.sum(h * h, axis=-1))
 
@@ -44,6 +50,7 @@ def hoyer_sparsity(h, *, zero_value: float = 1.0):
     Yang 2023 (FF sparsity theory), section 1.3, eq. (4) (Hoyer 2004).
     """
     as_float_array(h, "h", ndim=None)
+    check_real(zero_value, "zero_value", low=0.0, high=1.0)
     if h.ndim < 1:
         raise ValueError(f"h: expected at least 1 dimension, got shape {tuple(h.shape)}")
     n = h.shape[-1]

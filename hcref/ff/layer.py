@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import as_float_array, get_xp, check_upstream
+from ..backend import as_float_array, check_int, check_real, check_rng, get_xp, check_upstream
 from ..config import check_choice
 from ..blocks import affine_forward, affine_backward, relu_forward, relu_backward
 from ..optim import SGD
@@ -48,19 +48,42 @@ def init_layer(rng, m: int, n: int, *, like=None, dtype="float64"):
     params : dict with ``W`` : array, shape (m, n)
     """
     from ..backend import asarray
-    if m < 1 or n < 1:
-        raise ValueError(f"m, n: expected positive sizes, got m={m}, n={n}")
+    check_rng(rng)
+    check_int(m, "m")
+    check_int(n, "n")
     return {"W": asarray(rng.standard_normal((m, n)) * (2.0 / n) ** 0.5, like=like, dtype=dtype)}
 
 
-def _check_layer_inputs(x, params):
-    as_float_array(x, "x", ndim=2)
-    if "W" not in params:
-        raise KeyError("params: expected key 'W'")
-    W = as_float_array(params["W"], "params['W']", ndim=2)
-    if x.shape[1] != W.shape[0]:
-        raise ValueError(f"x: expected shape (N, {W.shape[0]}) to match W {tuple(W.shape)}, got {tuple(x.shape)}")
+def _check_W(W, name="params['W']"):
+    as_float_array(W, name, ndim=2)
+    if W.shape[0] < 1 or W.shape[1] < 1:
+        raise ValueError(f"{name}: expected shape (m, n) with m, n >= 1, got {tuple(W.shape)}")
     return W
+
+
+def _check_layer_inputs(x, params, x_name="x", W_name="params['W']"):
+    if W_name == "params['W']":
+        if not isinstance(params, dict):
+            raise TypeError(f"params: expected a dict with key 'W', got {type(params).__name__}")
+        if "W" not in params:
+            raise ValueError("params: expected key 'W'")
+    W = _check_W(params["W"], W_name)
+    as_float_array(x, x_name, ndim=2)
+    if x.shape[1] != W.shape[0]:
+        raise ValueError(f"{x_name}: expected shape (N, {W.shape[0]}) to match {W_name} {tuple(W.shape)}, "
+                         f"got {tuple(x.shape)}")
+    return W
+
+
+def _check_batches(params, x_pos, x_neg, mode, W_name="params['W']"):
+    """Validate the layer's batches before any work: x_neg always, x_pos for mode 'ff'."""
+    if x_neg is None:
+        raise ValueError("x_neg: required (the batch whose goodness is decreased)")
+    _check_layer_inputs(x_neg, params, "x_neg", W_name)
+    if mode == "ff":
+        if x_pos is None:
+            raise ValueError("x_pos: required for mode 'ff'")
+        _check_layer_inputs(x_pos, params, "x_pos", W_name)
 
 
 def layer_forward(x, params):
@@ -98,7 +121,13 @@ def layer_backward(dh, cache: LayerCache):
 
 
 def goodness(h):
-    """Per-sample goodness ``||h_i||^2``, shape (N,) (eq. 3 without the sum and the threshold)."""
+    """Per-sample goodness ``||h_i||^2``, shape (N,) (eq. 3 without the sum and the threshold).
+
+    ``h`` : real float array, shape (..., n); the sum runs over the last axis.
+    """
+    as_float_array(h, "h")
+    if h.ndim < 1:
+        raise ValueError(f"h: expected at least 1 dimension, got shape {tuple(h.shape)}")
     xp = get_xp(h)
     return xp.sum(h * h, axis=-1)
 
@@ -125,6 +154,7 @@ def goodness_forward(h, *, theta: float = 0.0):
     Yang 2023 (FF sparsity theory), section 1.2, eq. (3).
     """
     as_float_array(h, "h", ndim=2)
+    theta = check_real(theta, "theta")
     xp = get_xp(h)
     return float(xp.sum(h * h)) - float(theta), GoodnessCache(h)
 
@@ -159,8 +189,8 @@ def layer_loss_and_grad(params, x_pos=None, x_neg=None, *, mode: str = "ff", the
     Yang 2023 (FF sparsity theory), eq. (5), (12)-(15) for ``"decrease"`` and (46)-(49) for ``"ff"``.
     """
     check_choice(mode, "mode", LOSS_MODES)
-    if x_neg is None:
-        raise ValueError("x_neg: required (the batch whose goodness is decreased)")
+    check_real(theta, "theta")
+    _check_batches(params, x_pos, x_neg, mode)
     h_neg, c_neg = layer_forward(x_neg, params)
     G_neg, cg_neg = goodness_forward(h_neg, theta=theta)
     dW = layer_backward(goodness_backward(1.0, cg_neg)["h"], c_neg)["W"]     # + dG(H-)/dW
@@ -181,6 +211,7 @@ def local_gradient_closed_form(W, x_pos=None, x_neg=None, *, mode: str = "ff"):
     drops the positive term. Shapes as in :func:`layer_loss_and_grad`.
     """
     check_choice(mode, "mode", LOSS_MODES)
+    _check_batches({"W": W}, x_pos, x_neg, mode, W_name="W")
     # BEGIN SOLUTION
     h_neg, _ = layer_forward(x_neg, {"W": W})
     g = 2.0 * x_neg.T @ h_neg
@@ -199,5 +230,6 @@ def sgd_step(params, x_pos=None, x_neg=None, *, lr: float, mode: str = "ff", the
     new_params : dict with ``W`` (a new array; ``params`` is not modified)
     loss : float, the loss before the step
     """
+    check_real(lr, "lr", low=0.0, low_open=True)
     loss, grads = layer_loss_and_grad(params, x_pos, x_neg, mode=mode, theta=theta)
     return SGD(lr=lr, momentum=0.0).step(params, grads), loss

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import as_float_array, asarray, get_xp, to_numpy
+from ..backend import as_float_array, asarray, check_int, check_real, check_rng, get_xp, to_numpy
 from ..blocks import (affine_forward, affine_backward, relu_forward, relu_backward,
                       rmsnorm_forward, sigmoid_forward, init_affine)
 
@@ -39,7 +39,10 @@ NORM_EPS = 1e-6
 def init_ff_network(rng, sizes, *, like=None):
     """Parameters for widths ``sizes = (D_0, ..., D_L)``: ``W_l ~ N(0, 2/D_{l+1})`` (the document's
     assumption 5: unit-length inputs give ``E ||h||^2 = 1``), ``b_l = 0``."""
-    sizes = [int(s) for s in sizes]
+    check_rng(rng)
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"sizes: expected a sequence of layer widths, got {sizes!r}")
+    sizes = [check_int(s, "sizes") for s in sizes]
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"sizes: expected at least two positive widths, got {sizes}")
     params = {}
@@ -50,7 +53,12 @@ def init_ff_network(rng, sizes, *, like=None):
 
 
 def n_layers(params) -> int:
-    """Number of layers ``L``: the keys ``W0 .. W{L-1}`` present in ``params``."""
+    """Number of layers ``L``: the keys ``W0 .. W{L-1}`` present in ``params`` (validated by
+    :func:`check_params`: every key float, finite, with chained shapes)."""
+    return check_params(params)
+
+
+def _count_layers(params) -> int:
     L = 0
     while f"W{L}" in params:
         L += 1
@@ -60,7 +68,13 @@ def n_layers(params) -> int:
 
 
 def length_normalise(x):
-    """``x / sqrt(||x||^2 + D eps)`` per row, i.e. RMSNorm with gain ``1/sqrt(D)`` (forward only)."""
+    """``x / sqrt(||x||^2 + D eps)`` per row, i.e. RMSNorm with gain ``1/sqrt(D)`` (forward only).
+
+    ``x`` : real float array, shape (..., D), finite.
+    """
+    as_float_array(x, "x")
+    if x.ndim < 1 or x.shape[-1] < 1:
+        raise ValueError(f"x: expected shape (..., D) with D >= 1, got {tuple(x.shape)}")
     xp = get_xp(x)
     D = x.shape[-1]
     g = xp.full(D, D ** -0.5, dtype=x.dtype)
@@ -70,6 +84,16 @@ def length_normalise(x):
 class FFLayerCache(NamedTuple):
     affine: object
     act: object
+
+
+def _check_layer_input(params, l, x, name):
+    """params valid, ``l`` a layer index, ``x`` a finite float batch (N, D_l) (N >= 1 unless allowed)."""
+    L = check_params(params)
+    check_int(l, "l", low=0, high=L - 1)
+    as_float_array(x, name, ndim=2)
+    D = params[f"W{l}"].shape[0]
+    if x.shape[1] != D:
+        raise ValueError(f"{name}: expected shape (N, {D}) (the rows of params['W{l}']), got {tuple(x.shape)}")
 
 
 def ff_layer_forward(x, params, l: int):
@@ -86,6 +110,7 @@ def ff_layer_forward(x, params, l: int):
     Hinton, arXiv 2212.13345, section 2 (length normalisation between layers, ReLU units); the
     single-layer form ``h = relu(W x)`` is eq. (1) of Yang 2023 (FF sparsity theory).
     """
+    _check_layer_input(params, l, x, "x")
     u = length_normalise(x)
     z, ca = affine_forward(u, {"W": params[f"W{l}"], "b": params[f"b{l}"]})
     h, cr = relu_forward(z)
@@ -93,7 +118,8 @@ def ff_layer_forward(x, params, l: int):
 
 
 def softplus(z):
-    """``log(1 + exp(z))`` without overflow: ``max(z, 0) + log1p(exp(-|z|))``."""
+    """``log(1 + exp(z))`` without overflow: ``max(z, 0) + log1p(exp(-|z|))``; ``z`` any shape."""
+    as_float_array(z, "z")
     xp = get_xp(z)
     return xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))
 
@@ -102,8 +128,13 @@ def ff_layer_loss(G_pos, G_neg, theta: float):
     """Logistic FF loss on goodness and its derivatives ``(L, dL/dG_pos, dL/dG_neg)``.
 
     ``L = mean softplus(theta - G_pos) + mean softplus(G_neg - theta)``;
-    ``d softplus(z)/dz = sigmoid(z)``.
+    ``d softplus(z)/dz = sigmoid(z)``. ``G_pos`` (N,), ``G_neg`` (N',), each with at least one entry.
     """
+    for G, name in ((G_pos, "G_pos"), (G_neg, "G_neg")):
+        as_float_array(G, name, ndim=1)
+        if G.shape[0] < 1:
+            raise ValueError(f"{name}: expected at least one sample (the loss is a mean), got shape {G.shape}")
+    theta = check_real(theta, "theta")
     xp = get_xp(G_pos)
     Np, Nn = G_pos.shape[0], G_neg.shape[0]
     L = float(xp.sum(softplus(theta - G_pos))) / Np + float(xp.sum(softplus(G_neg - theta))) / Nn
@@ -126,6 +157,10 @@ def ff_layer_grads(params, l: int, x_pos, x_neg, *, theta: float):
     h_pos, h_neg : the layer's outputs (the next layer's inputs)
     G_pos, G_neg : goodness per sample
     """
+    check_real(theta, "theta")
+    _check_layer_input(params, l, x_pos, "x_pos")
+    _check_layer_input(params, l, x_neg, "x_neg")
+    _check_nonempty(x_pos, x_neg)
     h_pos, c_pos = ff_layer_forward(x_pos, params, l)
     h_neg, c_neg = ff_layer_forward(x_neg, params, l)
     xp = get_xp(h_pos)
@@ -145,7 +180,7 @@ def check_params(params, *, readout: bool = False) -> int:
     chained shapes. Returns the number of layers. Errors name the key."""
     if not isinstance(params, dict):
         raise TypeError(f"params: expected a dict of arrays, got {type(params).__name__}")
-    L = n_layers(params)
+    L = _count_layers(params)
     keys = [k for l in range(L) for k in (f"W{l}", f"b{l}")] + (["Wout", "bout"] if readout else [])
     for k in keys:
         if k not in params:
@@ -163,6 +198,12 @@ def check_params(params, *, readout: bool = False) -> int:
     return L
 
 
+def _check_nonempty(x_pos, x_neg):
+    for name, x in (("x_pos", x_pos), ("x_neg", x_neg)):
+        if x.shape[0] < 1:
+            raise ValueError(f"{name}: expected at least one sample (the loss is a mean), got shape {tuple(x.shape)}")
+
+
 def _check_batch(params, x_pos, x_neg):
     check_params(params)
     as_float_array(x_pos, "x_pos", ndim=2)
@@ -171,6 +212,7 @@ def _check_batch(params, x_pos, x_neg):
     for name, x in (("x_pos", x_pos), ("x_neg", x_neg)):
         if x.shape[1] != D:
             raise ValueError(f"{name}: expected shape (N, {D}), got {tuple(x.shape)}")
+    _check_nonempty(x_pos, x_neg)
 
 
 def ff_network_grads(params, x_pos, x_neg, *, theta: float):
@@ -182,6 +224,7 @@ def ff_network_grads(params, x_pos, x_neg, *, theta: float):
     metrics : dict with ``loss`` (sum over layers), ``loss{l}``, ``acc{l}`` (share of positives
         with ``G > theta`` and negatives with ``G < theta``)
     """
+    check_real(theta, "theta")
     _check_batch(params, x_pos, x_neg)
     xp = get_xp(x_pos)
     grads, metrics, total = {}, {}, 0.0
@@ -201,9 +244,11 @@ def ff_layer_update(params, l: int, x_pos, x_neg, optimizer, *, theta: float):
     The inputs of layer ``l`` are computed by the earlier layers (no gradient flows back).
     Returns ``(new_params, loss)``: a new dict in which only ``W{l}`` and ``b{l}`` differ.
     """
+    check_real(theta, "theta")
     _check_batch(params, x_pos, x_neg)
-    if not 0 <= l < n_layers(params):
-        raise ValueError(f"l: expected a layer index in [0, {n_layers(params)}), got {l}")
+    check_int(l, "l", low=0, high=n_layers(params) - 1)
+    if not callable(getattr(optimizer, "step", None)):
+        raise TypeError(f"optimizer: expected an optimiser with a step(params, grads) method, got {optimizer!r}")
     for j in range(l):
         x_pos, _ = ff_layer_forward(x_pos, params, j)
         x_neg, _ = ff_layer_forward(x_neg, params, j)
@@ -214,6 +259,7 @@ def ff_layer_update(params, l: int, x_pos, x_neg, optimizer, *, theta: float):
 
 def ff_hidden(params, x):
     """Hidden activations of every layer for the network input ``x``: list of (N, D_{l+1})."""
+    _check_layer_input(params, 0, x, "x")
     out = []
     for l in range(n_layers(params)):
         x, _ = ff_layer_forward(x, params, l)
@@ -227,6 +273,10 @@ def label_goodness(params, x, *, n_classes: int = 10, label_value: float = 1.0, 
     ``skip_first``: leave out the first layer (Hinton's choice) when there is more than one.
     """
     as_float_array(x, "x", ndim=2)
+    check_int(n_classes, "n_classes", high=x.shape[1])
+    check_real(label_value, "label_value")
+    if not isinstance(skip_first, bool):
+        raise TypeError(f"skip_first: expected True or False, got {skip_first!r}")
     xp = get_xp(x)
     L = check_params(params)
     if x.shape[1] != params["W0"].shape[0]:
@@ -255,10 +305,17 @@ def embed_labels(x, labels, n_classes: int, value: float):
     x : array, shape (N, D) with D >= n_classes
     labels : int array, shape (N,), values in [0, n_classes)
     """
+    as_float_array(x, "x", ndim=2)
+    check_int(n_classes, "n_classes")
+    check_real(value, "value")
     xp = get_xp(x)
     if x.ndim != 2 or x.shape[1] < n_classes:
         raise ValueError(f"x: expected shape (N, D) with D >= {n_classes}, got {tuple(x.shape)}")
+    if labels is None:
+        raise TypeError("labels: expected an integer array, got None")
     labels = asarray(labels, like=x)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"labels: expected integers, got dtype {labels.dtype}")
     if labels.shape != (x.shape[0],):
         raise ValueError(f"labels: expected shape ({x.shape[0]},), got {tuple(labels.shape)}")
     if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= n_classes):
@@ -276,6 +333,17 @@ def make_positive_negative(rng, x, y, *, n_classes: int = 10, label_value: float
     ----------
     rng : numpy Generator (host); x : array (N, D); y : int array (N,)
     """
+    check_rng(rng)
+    as_float_array(x, "x", ndim=2)
+    check_int(n_classes, "n_classes", low=2, high=x.shape[1])
+    check_real(label_value, "label_value")
+    if y is None or not hasattr(y, "dtype"):
+        raise TypeError(f"y: expected an integer array of shape ({x.shape[0]},), got {type(y).__name__}")
+    if y.dtype.kind not in "iu" or y.shape != (x.shape[0],):
+        raise ValueError(f"y: expected integer labels of shape ({x.shape[0]},), got dtype {y.dtype} "
+                         f"shape {tuple(y.shape)}")
+    if y.size and (int(y.min()) < 0 or int(y.max()) >= n_classes):
+        raise ValueError(f"y: expected labels in [0, {n_classes}), got [{int(y.min())}, {int(y.max())}]")
     y_h = to_numpy(y)
     wrong = (y_h + rng.integers(1, n_classes, size=y_h.shape[0])) % n_classes
     return embed_labels(x, y_h, n_classes, label_value), embed_labels(x, wrong, n_classes, label_value)

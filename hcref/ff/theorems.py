@@ -28,10 +28,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import as_float_array, get_xp
+from ..backend import as_float_array, check_real, get_xp
 from ..config import check_choice
 from .hoyer import hoyer_sparsity, l1_l2
-from .layer import layer_forward, sgd_step
+from .layer import _check_batches, _check_W, layer_forward, sgd_step
 
 __all__ = ["TheoremTerms", "pairwise_terms", "batch_sums", "theorem1_terms", "theorem2_terms",
            "sparsity_change", "one_step_check"]
@@ -66,7 +66,8 @@ def _check_pairs(h_i, h_k, x_i, x_k):
     if x_i.shape[0] != h_i.shape[0]:
         raise ValueError(f"x_i: expected {h_i.shape[0]} rows like h_i, got shape {tuple(x_i.shape)}")
     if x_k.shape != (h_k.shape[0], x_i.shape[1]):
-        raise ValueError(f"x_k: expected shape ({h_k.shape[0]}, {x_i.shape[1]}), got {tuple(x_k.shape)}")
+        raise ValueError(f"x_k: expected shape ({h_k.shape[0]}, {x_i.shape[1]}) (rows of h_k, columns of x_i), "
+                         f"got {tuple(x_k.shape)}")
 
 
 def pairwise_terms(h_i, h_k, x_i, x_k, *, use_cosine: bool = True) -> dict:
@@ -147,7 +148,7 @@ def _assemble(h, a, b, *, theorem: int, A=None, B=None) -> TheoremTerms:
 def _check_x(x, name, m=None):
     as_float_array(x, name, ndim=2)
     if m is not None and x.shape[1] != m:
-        raise ValueError(f"{name}: expected shape (N, {m}), got {tuple(x.shape)}")
+        raise ValueError(f"{name}: expected shape (N, {m}) (the width of x_pos), got {tuple(x.shape)}")
 
 
 def theorem1_terms(params, x, *, use_cosine: bool = True) -> TheoremTerms:
@@ -197,7 +198,21 @@ def theorem2_terms(params, x_pos, x_neg, *, use_cosine: bool = True):
 
 
 def sparsity_change(params_before, params_after, x):
-    """Actual ``S(h') - S(h)`` per sample (shape (N,)), with ``S(0) = 1`` (see :mod:`.hoyer`)."""
+    """Actual ``S(h') - S(h)`` per sample (shape (N,)), with ``S(0) = 1`` (see :mod:`.hoyer`).
+
+    ``params_before``, ``params_after`` : dicts with ``W`` (m, n) of the same shape; ``x`` (N, m).
+    """
+    for p, name in ((params_before, "params_before"), (params_after, "params_after")):
+        if not isinstance(p, dict) or "W" not in p:
+            raise TypeError(f"{name}: expected a dict with key 'W', got {type(p).__name__}")
+        _check_W(p["W"], f"{name}['W']")
+    if params_after["W"].shape != params_before["W"].shape:
+        raise ValueError(f"params_after['W']: expected the shape of params_before['W'] "
+                         f"{tuple(params_before['W'].shape)}, got {tuple(params_after['W'].shape)}")
+    as_float_array(x, "x", ndim=2)
+    if x.shape[1] != params_before["W"].shape[0]:
+        raise ValueError(f"x: expected shape (N, {params_before['W'].shape[0]}) (rows of params_before['W']), "
+                         f"got {tuple(x.shape)}")
     h0, _ = layer_forward(x, params_before)
     h1, _ = layer_forward(x, params_after)
     return hoyer_sparsity(h1) - hoyer_sparsity(h0)
@@ -227,6 +242,10 @@ def one_step_check(params, x_pos=None, x_neg=None, *, lr: float, mode: str = "ff
     non-silent samples whose actual direction matches the prediction), ``n_active``.
     """
     check_choice(mode, "mode", ("decrease", "ff"))
+    check_real(lr, "lr", low=0.0, low_open=True)
+    if not isinstance(use_cosine, bool):
+        raise TypeError(f"use_cosine: expected True or False, got {use_cosine!r}")
+    _check_batches(params, x_pos, x_neg, mode)
     if mode == "decrease":
         groups = {"neg": (theorem1_terms(params, x_neg, use_cosine=use_cosine), x_neg)}
     else:

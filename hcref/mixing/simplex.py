@@ -40,8 +40,10 @@ def _check_logits(mu, name: str = "mu"):
 def _check_mask(mu, mask):
     if mask is None:
         return None
+    if not hasattr(mask, "shape") or not hasattr(mask, "dtype"):
+        raise TypeError(f"mask: expected a boolean array, got {type(mask).__name__}")
     if tuple(mask.shape) != tuple(mu.shape) or mask.dtype.kind != "b":
-        raise ValueError(f"mask: expected a boolean array of shape {tuple(mu.shape)}, "
+        raise ValueError(f"mask: expected a boolean array of shape {tuple(mu.shape)} (the shape of mu), "
                          f"got {getattr(mask, 'dtype', type(mask))} {tuple(getattr(mask, 'shape', ()))}")
     xp = get_xp(mu)
     if not bool(xp.all(xp.any(mask, axis=-1))):
@@ -88,6 +90,10 @@ def simplex_threshold(mu, mask=None):
         Threshold for ``u`` (so the threshold for ``mu`` is ``tau + max(mu)`` when no clipping
         matters).
     """
+    as_float_array(mu, "mu")
+    if mu.ndim < 1 or mu.shape[-1] < 1:
+        raise ValueError(f"mu: expected shape (..., H) with H >= 1, got {tuple(mu.shape)}")
+    _check_mask(mu, mask)
     xp = get_xp(mu)
     H = mu.shape[-1]
     u = _shifted(mu, mask)

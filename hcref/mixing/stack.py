@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import as_float_array, asarray, check_shape, get_xp, check_upstream
+from ..backend import as_float_array, asarray, check_int, check_shape, get_xp, check_upstream
 from ..config import check_choice
 from ..blocks import init_mlp, mlp_backward, mlp_forward
 from .simplex import mixing_weights_backward, mixing_weights_forward, WEIGHT_METHODS
@@ -32,6 +32,8 @@ _F_KEYS = ("W1", "b1", "W2", "b2")
 
 def history_mask(depth: int, window: int, like=None):
     """``mask[l, j] = (j <= l)``: lag ``j`` of layer ``l`` refers to a real state. Shape (L, H)."""
+    check_int(depth, "depth")
+    check_int(window, "window")
     xp = get_xp(like) if like is not None else get_xp()
     return xp.arange(window)[None, :] <= xp.arange(depth)[:, None]
 
@@ -55,6 +57,10 @@ def layer_weights_forward(mu, *, weights: str = "projection"):
     The note "Mathematical Derivation of mHC Stability", sections 1 and 3: one weight vector per
     layer over the last ``min(l + 1, H)`` states (lag ``j`` of layer ``l`` is ``x_(l-j)``).
     """
+    check_choice(weights, "weights", ("projection", "softmax"))
+    as_float_array(mu, "mu", ndim=2)
+    if mu.shape[0] < 1 or mu.shape[1] < 1:
+        raise ValueError(f"mu: expected shape (L, H) with L, H >= 1, got {tuple(mu.shape)}")
     return mixing_weights_forward(mu, method=weights, mask=history_mask(mu.shape[0], mu.shape[1], like=mu))
 
 
@@ -71,7 +77,8 @@ class StackCache(NamedTuple):
 
 
 def resolve_window(window, depth: int) -> int:
-    """``H`` as an int: ``"all"`` means every earlier state (``H = L``)."""
+    """``H`` as an int: ``"all"`` means every earlier state (``H = L``); ``depth`` an int >= 1."""
+    check_int(depth, "depth")
     if isinstance(window, str):
         if window != "all":
             raise ValueError(f"window: expected a positive int or 'all', got {window!r}")
