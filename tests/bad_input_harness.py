@@ -344,7 +344,7 @@ def _leaky_calls():
         "hamiltonian.stable_rank": _c(A(4, 12)),
         "hamiltonian.singular_values": _c(A(3, 4, 5), 2),
         "hamiltonian.balancedness": _c(A(4, 3, 4), np.full(4, 0.5), 2.0),
-        "hamiltonian.layer_energies": _c(A(6, 3, 8), A(6, 3, 8, seed=1), A(5, 3, 3), rho, 2.0),
+        "hamiltonian.layer_energies": _c(A(6, 3, 8), A(6, 3, 8, seed=1), A(5, 3, 4), rho, 2.0),
         "hamiltonian.theorem4_identity": _c(A(4, 9), A(4, 9, seed=1), A(4, 9, seed=2), 2.5, 1e-3),
         "layer_steps.equidistant": _c(5, 2.0),
         "layer_steps.irregular": _c(20, 0.8, 3.0),
@@ -667,6 +667,21 @@ ACCEPTS = [
     ("hcref.*_backward", "d*", {"complex"}, "complex-step differentiation passes complex upstream gradients"),
     ("hcref.*_vjp", "a", {"complex"}, "complex-step differentiation passes complex upstream gradients"),
     ("hcref.backend.check_upstream", "dout", {"complex"}, "complex-step upstream gradients are allowed"),
+    # leaky/ (resize changes the last axis: N, the batch, or L for a vector of layer steps)
+    ("hcref.leaky.network.leaky_forward", "x", {"resize"}, "x (d_in, N): any batch size N"),
+    ("hcref.leaky.network.sigma", "A", {"resize"}, "A (w, N): any width and any batch size N"),
+    ("hcref.leaky.network.backward_recursion", "B_L", {"complex"},
+     "linear in B_L: complex-step upstream gradients are carried through"),
+    ("hcref.leaky.layer_steps.adaptive_update", "A", {"resize"}, "A (L+1, w, N): any batch size N"),
+    ("hcref.leaky.layer_steps.cap_steps", "rho", {"resize"}, "rho (L,): any number of layers L"),
+    ("hcref.leaky.layer_steps.positions", "rho", {"resize"}, "rho (L,): any number of layers L"),
+    ("hcref.leaky.hamiltonian.cost_of_identity", "A", {"resize"}, "A (w, N): any width and batch size"),
+    ("hcref.leaky.hamiltonian.k_norm_sq", "M", {"empty"}, "M (m, N) with m = 0 rows: the empty sum, 0"),
+    ("hcref.leaky.hamiltonian.stable_rank", "A", {"add_dim", "resize"},
+     "a matrix (w, N) or a stack (L, w, N) of any sizes"),
+    ("hcref.leaky.hamiltonian.singular_values", "W", {"drop_dim", "resize"},
+     "a matrix or a stack of matrices of any sizes"),
+    # end leaky/
 ]
 
 
