@@ -689,6 +689,12 @@ ACCEPTS = [
     ("hcref.hyper.sinkhorn.sinkhorn_residuals", "R", {"nan", "inf"},
      "a diagnostic of possibly broken matrices (the exp domain's): NaN/inf residuals are reported"),
     # end hyper/
+    # ode/
+    ("hcref.ode.adjoint.ode_forward", "x", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.ode.integrators.odeint", "z0", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.ode.integrators.validate_problem", "z0", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.ode.classifier.classifier_forward", "x", {"empty"}, "an empty batch (N = 0)"),
+    # end ode/
     # leaky/ (resize changes the last axis: N, the batch, or L for a vector of layer steps)
     ("hcref.leaky.network.leaky_forward", "x", {"resize"}, "x (d_in, N): any batch size N"),
     ("hcref.leaky.network.sigma", "A", {"resize"}, "A (w, N): any width and any batch size N"),
