@@ -8,7 +8,7 @@ fail, so the coverage stays automatic.
 
 From the valid call, :func:`mutations` changes one argument at a time: a wrong shape (an extra
 axis, a missing axis, a changed size), a wrong dtype (int, complex, object), NaN, inf, an empty
-array, a plain list and None. Dict arguments (parameters) are mutated entry by entry; for a
+array, a plain list and None; ``dt`` arguments and SolverOptions also get a tiny step (1e-12). Dict arguments (parameters) are mutated entry by entry; for a
 backward, only the upstream gradient is mutated (the cache comes from a valid forward call).
 Each case is classified (:func:`classify`) as
 
@@ -53,6 +53,9 @@ SKIPPED_MODULES = {
 }
 
 TIME_LIMIT_S = 2.0
+
+#: the step of the "tiny_step" mutation of ``dt`` arguments and of SolverOptions (ODE solves)
+TINY_STEP = 1e-12
 
 
 def _skipped(modname: str) -> bool:
@@ -644,6 +647,12 @@ def mutations(fn: Callable, call: Call):
                 if kind == "none" and default_none:
                     continue
                 yield Mutation(name, (name,), kind, *rebuilt(new))
+            if name == "dt" and isinstance(value, float):
+                # a tiny step: a 1e11-step time grid must be refused up front, not run
+                yield Mutation(name, (name,), "tiny_step", *rebuilt(TINY_STEP))
+        elif type(value).__name__ == "SolverOptions":
+            yield Mutation(name, (name, "dt"), "tiny_step",
+                           *rebuilt(dataclasses.replace(value, method="rk4", dt=TINY_STEP, steps_per_interval=None)))
         elif value is not None and not callable(value) and not default_none:
             yield Mutation(name, (name,), "none", *rebuilt(None))
 
@@ -694,6 +703,8 @@ ACCEPTS = [
     ("hcref.ode.integrators.odeint", "z0", {"empty"}, "an empty batch (N = 0)"),
     ("hcref.ode.integrators.validate_problem", "z0", {"empty"}, "an empty batch (N = 0)"),
     ("hcref.ode.classifier.classifier_forward", "x", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.config.run_identity", "config", {"tiny_step"},
+     "fingerprints any valid config; the step count is checked by the solve that uses it"),
     # end ode/
     # leaky/ (resize changes the last axis: N, the batch, or L for a vector of layer steps)
     ("hcref.leaky.network.leaky_forward", "x", {"resize"}, "x (d_in, N): any batch size N"),

@@ -88,6 +88,7 @@ class FlowClassifierConfig(RunConfig):
         check_choice(self.gradient, "gradient", ("discrete", "continuous"))
         check_choice(self.init, "init", ("glorot", "he"))
         check_positive_ints(self, "hidden", "d", "batch")
+        step_times(self.T, self.dt)                          # T, dt: positive, at most MAX_FIXED_STEPS steps
         for name in ("epochs", "lr", "eps", "T", "dt", "loss_cap"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: expected a positive number, got {getattr(self, name)!r}")
