@@ -705,6 +705,8 @@ ACCEPTS = [
     ("hcref.ode.classifier.classifier_forward", "x", {"empty"}, "an empty batch (N = 0)"),
     ("hcref.config.run_identity", "config", {"tiny_step"},
      "fingerprints any valid config; the step count is checked by the solve that uses it"),
+    ("hcref.ode.energy.energy_forward", "x", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.ode.energy.grad_energy", "x", {"empty"}, "an empty batch (N = 0)"),
     # end ode/
     # leaky/ (resize changes the last axis: N, the batch, or L for a vector of layer steps)
     ("hcref.leaky.network.leaky_forward", "x", {"resize"}, "x (d_in, N): any batch size N"),
