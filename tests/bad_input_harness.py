@@ -462,6 +462,8 @@ def _ode_calls():
         "integrators.validate_problem": _c(tf, z0, ts, p_t),
         "integrators.interval_steps": _c(0.0, 0.3, None, 4),
         "integrators.odeint": _c(tf, z0, ts, p_t, opts),
+        "integrators.check_field": _c(tf),
+        "integrators.check_options": _c(opts, (0.0, 0.3, 1.0)),
         "layerized.layer_jacobians": None,
         "layerized.layerized_gradient": _c(lf, A(2, 3), [0.0, 0.5, 1.0], p_lin, A(3, 2, 3, seed=2),
                                            op.SolverOptions(method="euler", steps_per_interval=2)),
