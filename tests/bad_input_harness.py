@@ -8,7 +8,7 @@ fail, so the coverage stays automatic.
 
 From the valid call, :func:`mutations` changes one argument at a time: a wrong shape (an extra
 axis, a missing axis, a changed size), a wrong dtype (int, complex, object), NaN, inf, an empty
-array, a plain list and None. Dict arguments (parameters) are mutated entry by entry; for a
+array, a plain list and None; ``dt`` arguments and SolverOptions also get a tiny step (1e-12). Dict arguments (parameters) are mutated entry by entry; for a
 backward, only the upstream gradient is mutated (the cache comes from a valid forward call).
 Each case is classified (:func:`classify`) as
 
@@ -53,6 +53,9 @@ SKIPPED_MODULES = {
 }
 
 TIME_LIMIT_S = 2.0
+
+#: the step of the "tiny_step" mutation of ``dt`` arguments and of SolverOptions (ODE solves)
+TINY_STEP = 1e-12
 
 
 def _skipped(modname: str) -> bool:
@@ -352,7 +355,7 @@ def _leaky_calls():
         "hamiltonian.stable_rank": _c(A(4, 12)),
         "hamiltonian.singular_values": _c(A(3, 4, 5), 2),
         "hamiltonian.balancedness": _c(A(4, 3, 4), np.full(4, 0.5), 2.0),
-        "hamiltonian.layer_energies": _c(A(6, 3, 8), A(6, 3, 8, seed=1), A(5, 3, 3), rho, 2.0),
+        "hamiltonian.layer_energies": _c(A(6, 3, 8), A(6, 3, 8, seed=1), A(5, 3, 4), rho, 2.0),
         "hamiltonian.theorem4_identity": _c(A(4, 9), A(4, 9, seed=1), A(4, 9, seed=2), 2.5, 1e-3),
         "layer_steps.equidistant": _c(5, 2.0),
         "layer_steps.irregular": _c(20, 0.8, 3.0),
@@ -467,6 +470,8 @@ def _ode_calls():
         "integrators.validate_problem": _c(tf, z0, ts, p_t),
         "integrators.interval_steps": _c(0.0, 0.3, None, 4),
         "integrators.odeint": _c(tf, z0, ts, p_t, opts),
+        "integrators.check_field": _c(tf),
+        "integrators.check_options": _c(opts, (0.0, 0.3, 1.0)),
         "layerized.layer_jacobians": None,
         "layerized.layerized_gradient": _c(lf, A(2, 3), [0.0, 0.5, 1.0], p_lin, A(3, 2, 3, seed=2),
                                            op.SolverOptions(method="euler", steps_per_interval=2)),
@@ -652,6 +657,12 @@ def mutations(fn: Callable, call: Call):
                 if kind == "none" and default_none:
                     continue
                 yield Mutation(name, (name,), kind, *rebuilt(new))
+            if name == "dt" and isinstance(value, float):
+                # a tiny step: a 1e11-step time grid must be refused up front, not run
+                yield Mutation(name, (name,), "tiny_step", *rebuilt(TINY_STEP))
+        elif type(value).__name__ == "SolverOptions":
+            yield Mutation(name, (name, "dt"), "tiny_step",
+                           *rebuilt(dataclasses.replace(value, method="rk4", dt=TINY_STEP, steps_per_interval=None)))
         elif value is not None and not callable(value) and not default_none:
             yield Mutation(name, (name,), "none", *rebuilt(None))
 
@@ -713,6 +724,53 @@ ACCEPTS = [
     ("hcref.*_backward", "d*", {"complex"}, "complex-step differentiation passes complex upstream gradients"),
     ("hcref.*_vjp", "a", {"complex"}, "complex-step differentiation passes complex upstream gradients"),
     ("hcref.backend.check_upstream", "dout", {"complex"}, "complex-step upstream gradients are allowed"),
+    # hyper/
+    ("hcref.hyper.diagnostics.*", "*", {"nan", "inf"},
+     "diagnostics report a diverged map honestly (its gain is inf/NaN), they do not refuse it"),
+    ("hcref.hyper.coefficients.*_dynamic_forward", "params[[]'*", {"complex"},
+     "analytic in the parameters: complex-step differentiation with respect to them"),
+    ("hcref.hyper.coefficients.mhc_dynamic_forward", "params[[]'phi_res']", {"resize"},
+     "phi_res (n*D, m): m is the residual map's parameter count, which depends on the variant"),
+    ("hcref.hyper.coefficients.*_dynamic_forward", "X", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.hyper.layer.layer_forward", "X", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.hyper.network.network_forward", "x", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.hyper.permutation.permutation_mix_forward", "z", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.hyper.sinkhorn.sinkhorn_forward", "logits", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.hyper.sinkhorn.sinkhorn_exp_domain", "logits", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.hyper.spectral_sphere.cayley_forward", "a", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.hyper.spectral_sphere.shc_forward", "p", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.hyper.network.network_depth", "params[[]*", "*",
+     "counts the 'L<l>.' keys only; the values are checked by network_forward"),
+    ("hcref.hyper.sinkhorn.sinkhorn_backward_*", "dR", {"complex"},
+     "complex-step differentiation passes complex upstream gradients"),
+    ("hcref.hyper.sinkhorn.sinkhorn_residuals", "R", {"nan", "inf"},
+     "a diagnostic of possibly broken matrices (the exp domain's): NaN/inf residuals are reported"),
+    # end hyper/
+    # ode/
+    ("hcref.ode.adjoint.ode_forward", "x", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.ode.integrators.odeint", "z0", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.ode.integrators.validate_problem", "z0", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.ode.classifier.classifier_forward", "x", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.config.run_identity", "config", {"tiny_step"},
+     "fingerprints any valid config; the step count is checked by the solve that uses it"),
+    ("hcref.ode.energy.energy_forward", "x", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.ode.energy.grad_energy", "x", {"empty"}, "an empty batch (N = 0)"),
+    # end ode/
+    # leaky/ (resize changes the last axis: N, the batch, or L for a vector of layer steps)
+    ("hcref.leaky.network.leaky_forward", "x", {"resize"}, "x (d_in, N): any batch size N"),
+    ("hcref.leaky.network.sigma", "A", {"resize"}, "A (w, N): any width and any batch size N"),
+    ("hcref.leaky.network.backward_recursion", "B_L", {"complex"},
+     "linear in B_L: complex-step upstream gradients are carried through"),
+    ("hcref.leaky.layer_steps.adaptive_update", "A", {"resize"}, "A (L+1, w, N): any batch size N"),
+    ("hcref.leaky.layer_steps.cap_steps", "rho", {"resize"}, "rho (L,): any number of layers L"),
+    ("hcref.leaky.layer_steps.positions", "rho", {"resize"}, "rho (L,): any number of layers L"),
+    ("hcref.leaky.hamiltonian.cost_of_identity", "A", {"resize"}, "A (w, N): any width and batch size"),
+    ("hcref.leaky.hamiltonian.k_norm_sq", "M", {"empty"}, "M (m, N) with m = 0 rows: the empty sum, 0"),
+    ("hcref.leaky.hamiltonian.stable_rank", "A", {"add_dim", "resize"},
+     "a matrix (w, N) or a stack (L, w, N) of any sizes"),
+    ("hcref.leaky.hamiltonian.singular_values", "W", {"drop_dim", "resize"},
+     "a matrix or a stack of matrices of any sizes"),
+    # end leaky/
 ]
 
 

@@ -58,6 +58,15 @@ def _check_dc(dc, cache):
 
 
 
+def _check_params_for(X, params, shapes):
+    """``check_params`` whose shape errors also say that the expected shapes follow ``X``."""
+    check_params(params, "params", {k: None for k in shapes})
+    try:
+        check_params(params, "params", shapes)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (the shapes follow X, shape {tuple(X.shape)} = (N, n, D))") from None
+
+
 def hc_dynamic_forward(X, params, *, eps: float = 1e-6):
     """HC's dynamic coefficients ``s * tanh(RMSNorm(X) W)``.
 
@@ -77,8 +86,8 @@ def hc_dynamic_forward(X, params, *, eps: float = 1e-6):
     """
     as_float_array(X, "X", ndim=3)
     N, n, D = X.shape
-    check_params(params, "params", {"g": (D,), "W_pre": (D, 1), "W_post": (D, 1), "W_res": (D, n),
-                                    "s_pre": (1,), "s_post": (1,), "s_res": (1,)})
+    _check_params_for(X, params, {"g": (D,), "W_pre": (D, 1), "W_post": (D, 1), "W_res": (D, n),
+                                  "s_pre": (1,), "s_post": (1,), "s_res": (1,)})
     check_real(eps, "eps", low=0.0, low_open=True)
     xp = get_xp(X)
     Xn, cn = rmsnorm_forward(X, {"g": params["g"]}, eps=eps)
@@ -88,7 +97,7 @@ def hc_dynamic_forward(X, params, *, eps: float = 1e-6):
         z, aff[part] = affine_forward(Xn, {"W": W, "b": xp.zeros(W.shape[1], dtype=X.dtype)})
         t, tanh[part] = tanh_forward(z)
         scale[part] = params[f"s_{part}"]
-        out.append((scale[part] * t).reshape(N, -1))        # (N, n, 1) -> (N, n); (N, n, n) -> (N, n*n)
+        out.append((scale[part] * t).reshape(N, n * W.shape[1]))   # (N, n, 1) -> (N, n); (N, n, n) -> (N, n*n)
     return tuple(out), HCDynamicCache(cn, aff, tanh, scale, X.shape)
 
 
@@ -134,9 +143,9 @@ def mhc_dynamic_forward(X, params, *, eps: float = 1e-6):
     """
     as_float_array(X, "X", ndim=3)
     N, n, D = X.shape
-    check_params(params, "params", {"g": (n * D,), "phi_pre": (n * D, n), "phi_post": (n * D, n),
-                                    "phi_res": (n * D, None), "alpha_pre": (1,), "alpha_post": (1,),
-                                    "alpha_res": (1,)})
+    _check_params_for(X, params, {"g": (n * D,), "phi_pre": (n * D, n), "phi_post": (n * D, n),
+                                  "phi_res": (n * D, None), "alpha_pre": (1,), "alpha_post": (1,),
+                                  "alpha_res": (1,)})
     check_real(eps, "eps", low=0.0, low_open=True)
     xp = get_xp(X)
     x, cn = rmsnorm_forward(X.reshape(N, n * D), {"g": params["g"]}, eps=eps)

@@ -21,14 +21,40 @@ _REDUCE = ("max", "mean")
 
 
 def _check_square(P, name: str = "P"):
-    """``P`` must be an array of shape (..., n, n) (non-finite entries are reported, not refused:
-    a diverged map's gain is honestly ``inf``)."""
+    """``P`` must be a real array of shape (..., n, n), n >= 1, with at least one matrix (non-finite
+    entries are reported, not refused: a diverged map's gain is honestly ``inf``). Complex matrices
+    are refused: the gains, ``||H - I||_F`` and the negative share are defined for real maps."""
     if not hasattr(P, "shape") or not hasattr(P, "dtype"):
         raise TypeError(f"{name}: expected an array of shape (..., n, n), got {type(P).__name__}")
     if len(P.shape) < 2 or P.shape[-1] != P.shape[-2]:
         raise ValueError(f"{name}: expected shape (..., n, n) with square last two axes, got {tuple(P.shape)}")
-    if P.dtype.kind not in "fc":
-        raise TypeError(f"{name}: expected a floating-point array, got dtype {P.dtype}")
+    if P.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a real floating-point array, got dtype {P.dtype}")
+    if 0 in tuple(P.shape):
+        raise ValueError(f"{name}: expected at least one non-empty (n, n) matrix, got shape {tuple(P.shape)}")
+
+
+def _check_list(matrices):
+    """A non-empty list/tuple of (..., n, n) arrays with one n and broadcastable batch axes."""
+    if not isinstance(matrices, (list, tuple)):
+        raise TypeError(f"matrices: expected a list of (..., n, n) arrays, got {type(matrices).__name__}")
+    if len(matrices) == 0:
+        raise ValueError("matrices: expected at least one (..., n, n) array")
+    batch = ()
+    for i, H in enumerate(matrices):
+        _check_square(H, f"matrices[{i}]")
+        if H.shape[-1] != matrices[0].shape[-1]:
+            raise ValueError(f"matrices[{i}]: expected n = {matrices[0].shape[-1]} like matrices[0], "
+                             f"got shape {tuple(H.shape)}")
+        b, out = tuple(H.shape[:-2]), []
+        for j in range(1, max(len(b), len(batch)) + 1):
+            u = b[-j] if j <= len(b) else 1
+            v = batch[-j] if j <= len(batch) else 1
+            if u != v and 1 not in (u, v):
+                raise ValueError(f"matrices[{i}]: batch axes {b} do not broadcast with those of the "
+                                 f"earlier matrices {batch}")
+            out.append(max(u, v))
+        batch = tuple(reversed(out))
 
 
 def _reduce(xp, g, reduce: str) -> float:
@@ -41,13 +67,7 @@ __all__ = ["composite_map", "composite_maps", "forward_gain", "backward_gain", "
 
 def composite_map(matrices):
     """``P_L = H_L ... H_1`` for a list of (..., n, n) arrays (first applied first)."""
-    if len(matrices) == 0:
-        raise ValueError("matrices: expected at least one (..., n, n) array")
-    for i, H in enumerate(matrices):
-        _check_square(H, f"matrices[{i}]")
-        if H.shape[-1] != matrices[0].shape[-1]:
-            raise ValueError(f"matrices[{i}]: expected n = {matrices[0].shape[-1]} like matrices[0], "
-                             f"got shape {tuple(H.shape)}")
+    _check_list(matrices)
     P = matrices[0]
     for H in matrices[1:]:
         P = H @ P
@@ -56,6 +76,7 @@ def composite_map(matrices):
 
 def composite_maps(matrices) -> list:
     """All prefixes ``[P_1, P_2, ..., P_L]`` of :func:`composite_map` (gain versus depth)."""
+    _check_list(matrices)
     out, P = [], None
     for H in matrices:
         P = H if P is None else H @ P
@@ -83,6 +104,12 @@ def spectral_norm(P, reduce: str = "max") -> float:
     """Largest singular value of ``P`` (per matrix), reduced over the batch."""
     _check_square(P)
     xp = get_xp(P)
+    finite = xp.all(xp.isfinite(P), axis=(-2, -1))
+    if not bool(xp.all(finite)):                              # a diverged map: report inf (NaN if any NaN)
+        bad = xp.where(xp.any(xp.isnan(P), axis=(-2, -1)), xp.nan, xp.inf)
+        P = xp.where(finite[..., None, None], P, 0.0)
+        s = xp.where(finite, xp.linalg.svd(P, compute_uv=False)[..., 0], bad)
+        return _reduce(xp, s, reduce)
     s = xp.linalg.svd(P, compute_uv=False)[..., 0]
     return _reduce(xp, s, reduce)
 
@@ -99,6 +126,8 @@ def identity_distance(H) -> float:
 def negative_share(H, tol: float = 0.0) -> float:
     """Share of entries below ``-tol`` (over every entry of the batch)."""
     _check_square(H, "H")
+    from ..backend import check_real
+    tol = check_real(tol, "tol", low=0.0)
     xp = get_xp(H)
     return float(xp.mean(H < -tol))
 
@@ -109,7 +138,7 @@ def matrix_summary(matrices) -> dict:
     Returns means over layers and samples of ``||H - I||_F`` and of the negative share, and
     the forward/backward gains (max over samples) and spectral norm of the composite map.
     """
-    P = composite_map(matrices)
+    P = composite_map(matrices)                               # validates matrices
     L = len(matrices)
     return {"identity_distance": sum(identity_distance(H) for H in matrices) / L,
             "negative_share": sum(negative_share(H) for H in matrices) / L,

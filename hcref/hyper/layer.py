@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array, asarray, check_upstream
+from ..backend import get_xp, as_float_array, asarray, check_upstream, check_int, check_real
 from ..blocks import rmsnorm_forward, rmsnorm_backward, mlp_forward, mlp_backward, init_mlp
 from .spectral_sphere import shc_params_for_diagonal
 from .variants import VARIANTS, COEFFICIENT_MAPS, DYNAMIC_MAPS, check_variant, res_size
@@ -63,6 +63,15 @@ def init_layer(rng, *, variant: str, n: int, D: int, K: int, layer_index: int = 
     ``I``. Dynamic maps start at ``W = 0`` (hc) or ``phi ~ N(0, 1/(nD))`` (mHC family), scales 0.01.
     """
     check_variant(variant)
+    if not hasattr(rng, "standard_normal"):
+        raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
+    check_int(n, "n", low=1)
+    check_int(D, "D", low=1)
+    check_int(K, "K", low=1)
+    check_int(layer_index, "layer_index", low=0)
+    if not isinstance(dynamic, bool):
+        raise TypeError(f"dynamic: expected a bool, got {type(dynamic).__name__}")
+    check_real(res_init_diag, "res_init_diag")
     xp = get_xp(like) if like is not None else get_xp()
     dt = "float64" if like is None else like.dtype
     p = init_mlp(rng, D, K, D, like=like)
@@ -119,7 +128,7 @@ def _validate(X, params, variant, n):
         as_float_array(v, f"params[{k!r}]")
     D = X.shape[2]
     if params["f_g"].shape != (D,):
-        raise ValueError(f"params['f_g']: expected shape ({D},) for stream width D = {D}, got {tuple(params['f_g'].shape)}")
+        raise ValueError(f"params['f_g']: expected shape ({D},) for the stream width D = {D} of X, got {tuple(params['f_g'].shape)}")
     if variant != "residual":
         for key, size in (("b_pre", n), ("b_post", n), ("b_res", res_size(variant, n))):
             if params[key].shape != (size,):
@@ -166,6 +175,9 @@ def layer_forward(X, params, *, variant: str, n: int, dynamic: bool = True, roun
     ``X_next = H_res X + H_post^T F(H_pre X)``.
     """
     check_variant(variant)
+    check_int(n, "n", low=1)
+    if not isinstance(dynamic, bool):
+        raise TypeError(f"dynamic: expected a bool, got {type(dynamic).__name__}")
     _validate(X, params, variant, n)
     c, dynamic_cache = _raw_coefficients(X, params, variant, dynamic, eps)
     (H_pre, H_post, H_res), coefficient_cache = COEFFICIENT_MAPS[variant][0](

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array, check_upstream
+from ..backend import get_xp, as_float_array, check_upstream, check_int
 from ..blocks import (affine_forward, affine_backward, rmsnorm_forward, rmsnorm_backward,
                       init_affine, cross_entropy_forward, cross_entropy_backward)
 from .layer import init_layer, layer_forward, layer_backward
@@ -24,8 +24,11 @@ def init_network(rng, *, variant: str, n: int, d_in: int, D: int, K: int, C: int
                  dynamic: bool = True, res_init_diag: float = 0.9, like=None) -> dict:
     """Parameters of :func:`network_forward` (He init for the embedding, the blocks and the readout)."""
     check_variant(variant)
-    if depth < 1:
-        raise ValueError(f"depth: expected at least one layer, got {depth}")
+    if not hasattr(rng, "standard_normal"):
+        raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
+    for name, value in (("n", n), ("d_in", d_in), ("D", D), ("K", K), ("C", C)):
+        check_int(value, name, low=1)
+    check_int(depth, "depth", low=1)                                   # at least one layer
     xp = get_xp(like) if like is not None else get_xp()
     emb = init_affine(rng, d_in, D, like=like)
     params = {"embed.W": emb["W"], "embed.b": emb["b"]}
@@ -39,7 +42,9 @@ def init_network(rng, *, variant: str, n: int, d_in: int, D: int, K: int, C: int
 
 
 def network_depth(params: dict) -> int:
-    """Number of layers, read from the ``L<l>.`` keys."""
+    """Number of layers, read from the ``L<l>.`` keys (the values are checked by :func:`network_forward`)."""
+    if not isinstance(params, dict):
+        raise TypeError(f"params: expected a dict of arrays, got {type(params).__name__}")
     return len({k.split(".", 1)[0] for k in params if k.startswith("L")})
 
 
@@ -77,6 +82,12 @@ def network_forward(x, params, *, variant: str, n: int, dynamic: bool = True, ro
     of the embedding and are summed at the end.
     """
     as_float_array(x, "x", ndim=2)
+    if not isinstance(params, dict):
+        raise TypeError(f"params: expected a dict of arrays, got {type(params).__name__}")
+    check_variant(variant)
+    check_int(n, "n", low=1)
+    if not isinstance(dynamic, bool):
+        raise TypeError(f"dynamic: expected a bool, got {type(dynamic).__name__}")
     for k in ("embed.W", "embed.b", "out.g", "out.W", "out.b"):
         if k not in params:
             raise ValueError(f"params: missing {k!r}")
@@ -130,8 +141,16 @@ def network_backward(dlogits, cache: NetworkCache):
 def network_loss_and_grads(x, labels, params, **config):
     """Mean cross-entropy of the network on ``(x, labels)`` and its parameter gradients.
 
-    Returns ``(loss, grads, logits, cache)``.
+    Returns ``(loss, grads, logits, cache)``; ``labels`` : int array, shape (N,), in [0, C).
     """
+    x = as_float_array(x, "x", ndim=2)
+    if not hasattr(labels, "dtype") or labels.dtype.kind not in "iu":
+        raise TypeError(f"labels: expected an integer array, got {getattr(labels, 'dtype', type(labels).__name__)}")
+    if tuple(labels.shape) != (x.shape[0],):
+        raise ValueError(f"labels: expected shape ({x.shape[0]},) (one per row of x), got {tuple(labels.shape)}")
+    C = params["out.W"].shape[-1] if isinstance(params, dict) and "out.W" in params else None
+    if labels.size and (int(labels.min()) < 0 or (C is not None and int(labels.max()) >= C)):
+        raise ValueError(f"labels: expected class indices in [0, {C}), got [{int(labels.min())}, {int(labels.max())}]")
     logits, cache = network_forward(x, params, **config)
     loss, cl = cross_entropy_forward(logits, labels)
     grads = network_backward(cross_entropy_backward(1.0, cl)["logits"], cache)
@@ -141,4 +160,6 @@ def network_loss_and_grads(x, labels, params, **config):
 
 def residual_matrices(cache: NetworkCache) -> list:
     """The per-sample residual matrices ``H_res`` of every layer, a list of (N, n, n) arrays."""
+    if not isinstance(cache, NetworkCache):
+        raise TypeError(f"cache: expected the NetworkCache of network_forward, got {type(cache).__name__}")
     return [c.H_res for c in cache.layers]

@@ -232,8 +232,14 @@ def sinkhorn_residuals(R) -> dict:
     Returns ``{"row": max|R 1 - 1|, "col": max|1^T R - 1|}`` as floats (``inf``/``nan`` are
     reported as they are: this is a diagnostic of possibly broken matrices, e.g. the exp domain's).
     """
-    if not hasattr(R, "shape") or len(R.shape) < 2 or R.shape[-1] != R.shape[-2]:
-        raise ValueError(f"R: expected an array of shape (..., n, n), got {getattr(R, 'shape', type(R).__name__)}")
+    if not hasattr(R, "shape") or not hasattr(R, "dtype"):
+        raise TypeError(f"R: expected an array of shape (..., n, n), got {type(R).__name__}")
+    if R.dtype.kind != "f":
+        raise TypeError(f"R: expected a real floating-point array, got dtype {R.dtype}")
+    if len(R.shape) < 2 or R.shape[-1] != R.shape[-2]:
+        raise ValueError(f"R: expected an array of shape (..., n, n), got {tuple(R.shape)}")
+    if 0 in tuple(R.shape):
+        raise ValueError(f"R: expected at least one non-empty (n, n) matrix, got shape {tuple(R.shape)}")
     xp = get_xp(R)
     row = float(xp.max(xp.abs(xp.sum(R, axis=-1) - 1)))
     col = float(xp.max(xp.abs(xp.sum(R, axis=-2) - 1)))
@@ -248,6 +254,9 @@ def sinkhorn_exp_domain(logits, *, rounds: int = 20):
     Floating-point warnings are silenced; the non-finite values are returned as they are.
     """
     as_float_array(logits, "logits")
+    if logits.ndim < 2 or logits.shape[-1] != logits.shape[-2]:
+        raise ValueError(f"logits: expected shape (..., n, n) with square last two axes, got {tuple(logits.shape)}")
+    rounds = check_int(rounds, "rounds", low=1)
     xp = get_xp(logits)
     errstate = getattr(xp, "errstate", None)
     ctx = errstate(all="ignore") if errstate is not None else _Null()

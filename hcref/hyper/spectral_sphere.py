@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array, check_upstream
+from ..backend import get_xp, as_float_array, check_upstream, check_int, check_real
 from ..blocks import tanh_forward, tanh_backward, ActivationCache
 
 __all__ = ["helmert_basis", "shc_param_count", "shc_split", "cayley_forward", "cayley_backward",
@@ -49,6 +49,7 @@ def shc_param_count(n: int) -> int:
 
 def shc_split(n: int) -> tuple[int, int]:
     """``(k, m)``: number of skew entries per Cayley factor and the inner size ``m = n - 1``."""
+    n = check_int(n, "n", low=2)                              # sHC needs at least two streams
     m = n - 1
     return m * (m - 1) // 2, m
 
@@ -193,6 +194,8 @@ def shc_params_for_diagonal(n: int, diag: float, *, like=None, dtype="float64"):
 
     With ``Q = I`` and every ``s = sigma``, ``H = J + sigma (I - J)``, so ``diag = 1/n + sigma (n-1)/n``.
     """
+    n = check_int(n, "n", low=2)                              # sHC needs at least two streams
+    diag = check_real(diag, "diag")
     sigma = (diag - 1.0 / n) * n / (n - 1)
     if not -1 < sigma < 1:
         raise ValueError(f"diag: the sHC matrix a I + b J needs 1/n - (n-1)/n < diag < 1, got {diag}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array, check_shape, check_upstream
+from ..backend import get_xp, as_float_array, check_shape, check_upstream, check_real
 from ..blocks import affine_backward, mse_forward, mse_backward
 from .network import LeakyCache, leaky_forward, backward_recursion
 
@@ -49,10 +49,9 @@ def cost_forward(x, y, params, *, rho, L_tilde: float, lam: float, lam_maps: flo
     ``C(A) = (1/N) ||f*(X) - A||_F^2`` is the paper's MSE (sections 2, 2.4), i.e. twice
     :func:`hcref.blocks.mse_forward` on the transposed (rows-are-samples) arrays.
     """
-    if not lam > 0:
-        raise ValueError(f"lam: expected a positive regularisation lambda, got {lam}")
-    if not L_tilde > 0:
-        raise ValueError(f"L_tilde: the regulariser lambda/(2 L~) needs L_tilde > 0, got {L_tilde}")
+    lam = check_real(lam, "lam", low=0.0, low_open=True)
+    L_tilde = check_real(L_tilde, "L_tilde", low=0.0, low_open=True)      # lambda/(2 L~) needs L~ > 0
+    lam_maps = check_real(lam_maps, "lam_maps", low=0.0)
     if validate:
         y = as_float_array(y, "y", ndim=2)
     yhat, net = leaky_forward(x, params, rho=rho, L_tilde=L_tilde, validate=validate)

@@ -25,12 +25,28 @@ pseudo-inverse). ``gamma -> 0`` gives the paper's ``||M||_K = ||M sigma(A)^+||_F
 """
 from __future__ import annotations
 
-from ..backend import get_xp, as_float_array, check_shape
+from ..backend import get_xp, as_float_array, check_shape, check_int, check_real
 from ..config import check_choice
 from .network import sigma
 
 __all__ = ["hamiltonian", "rescaled_hamiltonian", "k_norm_sq", "cost_of_identity", "stable_rank",
            "singular_values", "balancedness", "layer_energies", "theorem4_identity"]
+
+
+def _nonempty(a, name: str, ndim):
+    """A finite float array of ``ndim`` dimensions with no zero-length axis (errors name ``name``)."""
+    a = as_float_array(a, name, ndim=ndim)
+    if 0 in a.shape:
+        raise ValueError(f"{name}: expected a non-empty array, got shape {tuple(a.shape)}")
+    return a
+
+
+def _pair(A, B, ndim=(2, 3)):
+    A = _nonempty(A, "A", ndim)
+    B = as_float_array(B, "B", ndim=ndim)
+    if A.shape != B.shape:
+        raise ValueError(f"B: expected the shape of A {tuple(A.shape)}, got {tuple(B.shape)}")
+    return A, B
 
 
 def hamiltonian(A, B, L_tilde: float):
@@ -44,15 +60,16 @@ def hamiltonian(A, B, L_tilde: float):
     -------
     float array, shape () or (L,)
     """
+    A, B = _pair(A, B)
+    L_tilde = check_real(L_tilde, "L_tilde", low=0.0)
     xp = get_xp(A, B)
-    if A.shape != B.shape:
-        raise ValueError(f"B: expected the shape of A {tuple(A.shape)}, got {tuple(B.shape)}")
     BS = B @ xp.swapaxes(_sig(A), -1, -2)                      # B sigma(A)^T, (.., w, w+1)
     return 0.5 * L_tilde * xp.sum(BS * BS, axis=(-2, -1)) - L_tilde * xp.sum(B * A, axis=(-2, -1))
 
 
 def rescaled_hamiltonian(A, B, L_tilde: float):
     """``-2 H / L~`` (arXiv 2405.17573, Figure 1a), an estimate of the bottleneck rank ``k*``."""
+    L_tilde = check_real(L_tilde, "L_tilde", low=0.0, low_open=True)
     return -2.0 / L_tilde * hamiltonian(A, B, L_tilde)
 
 
@@ -89,9 +106,15 @@ def _gamma(K, gamma0: float, scale: str):
 
 def k_norm_sq(M, K, gamma: float):
     """``||M||^2_(K + gamma I) = Tr[M (K + gamma I)^-1 M^T]`` via ``solve``; M (m, N), K (N, N)."""
+    M = as_float_array(M, "M", ndim=2)
+    K = _nonempty(K, "K", 2)
+    if K.shape[0] != K.shape[1]:
+        raise ValueError(f"K: expected a square (N, N) kernel, got shape {tuple(K.shape)}")
+    if M.shape[1] != K.shape[0]:
+        raise ValueError(f"M: expected {K.shape[0]} columns (K is {tuple(K.shape)}), got shape {tuple(M.shape)}")
+    # a positive regulariser: K is singular when N > w + 1
+    gamma = check_real(gamma, "gamma", low=0.0, low_open=True)
     xp = get_xp(M, K)
-    if not gamma > 0:
-        raise ValueError(f"gamma: expected a positive regulariser (K is singular when N > w + 1), got {gamma}")
     Kg = K + gamma * xp.eye(K.shape[0], dtype=K.dtype)
     X = xp.linalg.solve(Kg, M.T)                               # (K + gamma I)^-1 M^T
     return float(xp.sum(M.T * X))
@@ -114,13 +137,17 @@ def cost_of_identity(A, *, gamma: float = 1e-9, bias: bool = True, gamma_scale: 
     For ``A >= 0`` without bias it equals ``Rank A`` (section 2.3) and it is at least the
     stable rank ``||A||_*^2 / ||A||_F^2`` (Proposition 1).
     """
-    A = as_float_array(A, "A", ndim=2)
+    A = _nonempty(A, "A", 2)
+    gamma = check_real(gamma, "gamma", low=0.0, low_open=True)
+    if not isinstance(bias, bool):
+        raise TypeError(f"bias: expected a bool, got {type(bias).__name__}")
     K = _kernel(A, bias)
     return k_norm_sq(A, K, _gamma(K, gamma, gamma_scale))
 
 
 def stable_rank(A):
     """``||A||_*^2 / ||A||_F^2`` (arXiv 2405.17573, Proposition 1); ``A`` (w, N) or stacked (L, w, N)."""
+    A = _nonempty(A, "A", (2, 3))
     xp = get_xp(A)
     s = xp.linalg.svd(A, compute_uv=False)
     return xp.sum(s, axis=-1) ** 2 / xp.sum(s * s, axis=-1)
@@ -128,9 +155,18 @@ def stable_rank(A):
 
 def singular_values(W, k: int | None = None):
     """Singular values (descending) of each ``W_l``: W (L, w, w+1) -> (L, min(w, w+1)) or top ``k``."""
-    W = as_float_array(W, "W", ndim=(2, 3))
+    W = _nonempty(W, "W", (2, 3))
+    if k is not None:
+        k = check_int(k, "k", low=1)
     s = get_xp(W).linalg.svd(W, compute_uv=False)
     return s if k is None else s[..., :k]
+
+
+def _weights(W):
+    W = _nonempty(W, "W", 3)
+    if W.shape[2] != W.shape[1] + 1:
+        raise ValueError(f"W: expected shape (L, w, w+1) (last column = bias), got {tuple(W.shape)}")
+    return W
 
 
 def balancedness(W, rho, L_tilde: float):
@@ -143,9 +179,10 @@ def balancedness(W, rho, L_tilde: float):
     lhs, rhs : arrays, shape (L,); ``lhs_l = ||W_l||^2 - ||W_1||^2`` and ``rhs_l`` the trapezoid
     rule of ``L~ ||b||^2`` over the layer positions ``p_l = rho_1 + ... + rho_l``.
     """
-    W = as_float_array(W, "W", ndim=3)
+    W = _weights(W)
     rho = as_float_array(rho, "rho", ndim=1)
     check_shape(rho, "rho", (W.shape[0],))
+    L_tilde = check_real(L_tilde, "L_tilde", low=0.0)
     xp = get_xp(W)
     norms = xp.sum(W * W, axis=(1, 2))
     b2 = xp.sum(W[:, :, -1] ** 2, axis=1)
@@ -176,10 +213,19 @@ def layer_energies(A, B, W, rho, L_tilde: float, *, gamma0: float = 1e-3, gamma_
     ``kin_stable``, ``H_stable`` (``coi_stable - kin_stable``, rescaled ``-2 H_gamma / L~``),
     ``gamma``, ``stable_rank``, ``B_norm`` (``||B_l||_F``), ``velocity`` (``||d_p A||_F``).
     """
-    xp = get_xp(A)
+    from .network import check_rho
+    A, B = _pair(A, B, ndim=3)
+    W = _weights(W)
     L = W.shape[0]
-    check_shape(A, "A", (L + 1, W.shape[1], None))
-    check_shape(B, "B", tuple(A.shape))
+    if W.shape[:2] != (A.shape[0] - 1, A.shape[1]):
+        raise ValueError(f"W: expected shape ({A.shape[0] - 1}, {A.shape[1]}, {A.shape[1] + 1}) for A of shape "
+                         f"{tuple(A.shape)} (L+1, w, N), got {tuple(W.shape)}")
+    rho = check_rho(rho, L_tilde, L)
+    L_tilde = check_real(L_tilde, "L_tilde", low=0.0, low_open=True)
+    gamma0 = check_real(gamma0, "gamma0", low=0.0, low_open=True)
+    gamma_exact = check_real(gamma_exact, "gamma_exact", low=0.0, low_open=True)
+    check_choice(gamma_scale, "gamma_scale", GAMMA_SCALES)
+    xp = get_xp(A)
     keys = ("p", "H", "coi", "coi_nobias", "kin", "coi_stable", "kin_stable", "gamma", "B_norm", "velocity")
     out = {k: [] for k in keys}
     rho_h = [float(r) for r in rho]
@@ -228,6 +274,11 @@ def theorem4_identity(A, B, v, L_tilde: float, gamma: float):
     -------
     (lhs, rhs) floats.
     """
+    A, B = _pair(A, B, ndim=2)
+    v = as_float_array(v, "v", ndim=2)
+    check_shape(v, "v", tuple(A.shape))
+    L_tilde = check_real(L_tilde, "L_tilde", low=0.0, low_open=True)
+    gamma = check_real(gamma, "gamma", low=0.0, low_open=True)
     xp = get_xp(A)
     K = _kernel(A, True)
     lhs = float(rescaled_hamiltonian(A, B, L_tilde))

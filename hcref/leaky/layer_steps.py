@@ -13,7 +13,7 @@ skip factor ``1 - rho_l L~`` stays positive), or raise ``ValueError`` when that 
 """
 from __future__ import annotations
 
-from ..backend import get_xp, asarray, as_float_array
+from ..backend import get_xp, asarray, as_float_array, check_int, check_real
 from ..config import check_choice
 
 __all__ = ["SCHEMES", "equidistant", "irregular", "adaptive_update", "cap_steps", "make_steps", "positions"]
@@ -26,10 +26,16 @@ MARGIN = 0.05
 
 
 def _check(L: int, L_tilde: float):
-    if int(L) < 1:
-        raise ValueError(f"L: expected at least one layer, got {L}")
-    if not float(L_tilde) >= 0:
-        raise ValueError(f"L_tilde: expected a non-negative effective depth, got {L_tilde}")
+    check_int(L, "L", low=1)                                  # at least one layer
+    check_real(L_tilde, "L_tilde", low=0.0)                   # a non-negative effective depth
+
+
+def _steps(rho):
+    """A non-empty, finite, 1-d float array of layer steps (one per layer)."""
+    rho = as_float_array(rho, "rho", ndim=1)
+    if rho.shape[0] < 1:
+        raise ValueError("rho: expected at least one layer step, got an empty array")
+    return rho
 
 
 def equidistant(L: int, L_tilde: float = 0.0, *, like=None):
@@ -46,6 +52,7 @@ def irregular(L: int, a: float, L_tilde: float = 0.0, *, like=None):
     Raises when some ``rho_l L~ >= 1`` (the paper's condition is ``L > (1 + a/4) L~``).
     """
     _check(L, L_tilde)
+    a = check_real(a, "a", low=0.0, high=1.0, high_open=True)
     if not 0 <= a < 1:
         raise ValueError(f"a: expected 0 <= a < 1, got {a}")
     raw = [1.0 / L + a / L * (0.25 - abs(l / L - 0.5)) for l in range(1, L + 1)]
@@ -63,7 +70,10 @@ def cap_steps(rho, L_tilde: float, *, margin: float = MARGIN, floor: float = 0.0
     Capped (or floored) steps are fixed at the bound and the remaining mass is shared among
     the others in proportion to their values, until no step violates a bound.
     """
-    rho = as_float_array(rho, "rho", ndim=1)
+    rho = _steps(rho)
+    L_tilde = check_real(L_tilde, "L_tilde", low=0.0)
+    margin = check_real(margin, "margin", low=0.0, high=1.0, high_open=True)
+    floor = check_real(floor, "floor", low=0.0, high=1.0)
     xp = get_xp(rho)
     r = [max(float(v), 0.0) for v in rho]
     L = len(r)
@@ -106,11 +116,15 @@ def adaptive_update(A, rho, L_tilde: float, *, mix: float = 1.0, floor: float = 
     array, shape (L,): ``c_l / sum c_k`` with ``c_l = rho_l ||A_l|| / ||A_l - A_(l-1)||``,
     capped so that ``rho_l L~ < 1``.
     """
-    rho = as_float_array(rho, "rho", ndim=1)
-    xp = get_xp(A)
+    A = as_float_array(A, "A", ndim=3)
+    rho = _steps(rho)
     if A.shape[0] != rho.shape[0] + 1:
-        raise ValueError(f"A: expected {rho.shape[0] + 1} representations for {rho.shape[0]} steps, "
-                         f"got {A.shape[0]}")
+        raise ValueError(f"rho: expected shape ({A.shape[0] - 1},), one step per layer of A with "
+                         f"{A.shape[0]} representations A_0..A_L, got {tuple(rho.shape)}")
+    check_real(L_tilde, "L_tilde", low=0.0)
+    mix = check_real(mix, "mix", low=0.0, high=1.0)
+    check_real(floor, "floor", low=0.0, high=1.0)
+    xp = get_xp(A)
     num = xp.sqrt(xp.sum(A[1:] ** 2, axis=(1, 2)))
     den = xp.sqrt(xp.sum((A[1:] - A[:-1]) ** 2, axis=(1, 2)))
     tiny = float(xp.finfo(A.dtype).tiny) ** 0.5
@@ -123,6 +137,7 @@ def adaptive_update(A, rho, L_tilde: float, *, mix: float = 1.0, floor: float = 
 def make_steps(scheme: str, L: int, L_tilde: float, *, a: float = 0.5, like=None):
     """Initial steps of a scheme: ``"equidistant"``, ``"irregular"`` or ``"adaptive"``
     (adaptive starts equidistant and is updated during training)."""
+    _check(L, L_tilde)
     if check_choice(scheme, "scheme", SCHEMES) == "irregular":
         return irregular(L, a, L_tilde, like=like)
     return equidistant(L, L_tilde, like=like)
@@ -130,5 +145,6 @@ def make_steps(scheme: str, L: int, L_tilde: float, *, a: float = 0.5, like=None
 
 def positions(rho):
     """Layer positions ``p_0 = 0, p_l = rho_1 + ... + rho_l``, shape (L+1,)."""
+    rho = _steps(rho)
     xp = get_xp(rho)
     return xp.concatenate([xp.zeros(1, dtype=rho.dtype), xp.cumsum(rho)])

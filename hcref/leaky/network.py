@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array, check_shape, check_upstream
+from ..backend import get_xp, as_float_array, check_shape, check_upstream, check_int, check_real, check_params
 from ..blocks import affine_forward, affine_backward
 
 __all__ = ["sigma", "init_params", "check_rho", "leaky_forward", "leaky_backward", "backward_recursion",
@@ -40,6 +40,9 @@ __all__ = ["sigma", "init_params", "check_rho", "leaky_forward", "leaky_backward
 
 def sigma(A):
     """``sigma(A) = [relu(A); 1]``, shape (w + 1, N) from (w, N) (arXiv 2405.17573, section 2)."""
+    A = as_float_array(A, "A", ndim=2)
+    if A.shape[0] < 1:
+        raise ValueError(f"A: expected at least one row (width w >= 1), got shape {tuple(A.shape)}")
     xp = get_xp(A)
     return xp.concatenate([xp.maximum(A, 0), xp.ones((1,) + A.shape[1:], dtype=A.dtype)])
 
@@ -50,6 +53,11 @@ def init_params(rng, d_in: int, d_out: int, w: int, L: int, *, scale: float = 1.
     orthonormal columns and ``U_out`` (d_out, w) with orthonormal rows (fixed or learned maps of
     Appendix B). Randomness from the host Generator ``rng``."""
     from ..backend import asarray
+    if not hasattr(rng, "standard_normal"):
+        raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
+    d_in, d_out = check_int(d_in, "d_in"), check_int(d_out, "d_out")
+    w, L = check_int(w, "w"), check_int(L, "L")
+    scale = check_real(scale, "scale", low=0.0, low_open=True)
     if w < max(d_in, d_out):
         raise ValueError(f"w: the width must be at least the input and output dimensions "
                          f"({d_in}, {d_out}), got {w}")
@@ -67,12 +75,13 @@ def _qr(a):
 
 def check_rho(rho, L_tilde: float, L: int | None = None):
     """Validate layer steps: shape (L,), finite, positive, and ``rho_l L~ < 1`` (section 4)."""
+    L_tilde = check_real(L_tilde, "L_tilde", low=0.0)
+    if L is not None:
+        L = check_int(L, "L")
     rho = as_float_array(rho, "rho", ndim=1)
     if L is not None:
         check_shape(rho, "rho", (L,))
     xp = get_xp(rho)
-    if not float(L_tilde) >= 0:
-        raise ValueError(f"L_tilde: expected a non-negative effective depth, got {L_tilde}")
     if bool(xp.any(rho <= 0)):
         raise ValueError("rho: layer steps must be positive")
     worst = float(xp.max(rho)) * float(L_tilde)
@@ -95,6 +104,7 @@ class LeakyCache(NamedTuple):
 
 def _validate(x, params):
     x = as_float_array(x, "x", ndim=2)
+    check_params(params, "params", {"W": None, "U_in": None, "U_out": None})
     W = as_float_array(params["W"], "params['W']", ndim=3)
     L, w = W.shape[0], W.shape[1]
     check_shape(W, "params['W']", (L, w, w + 1))

@@ -27,7 +27,7 @@ import dataclasses
 import math
 from typing import NamedTuple
 
-from ..backend import get_xp, asarray, default_rng
+from ..backend import get_xp, asarray, default_rng, as_float_array, check_params, check_real, check_shape
 from ..config import RunConfig, check_choice, data_fingerprint, run_identity
 from ..optim import Adam, SGD, LBFGS
 from ..training import run_steps
@@ -126,8 +126,15 @@ def _net(params):
 def evaluate(params, rho, x, y, L_tilde: float):
     """Mean squared error ``(1/N) ||Y - Y^||_F^2`` of the paper's cost C on columns ``x`` (d_in, N),
     ``y`` (d_out, N)."""
+    check_params(params, "params", {k: None for k in _NET_KEYS})
+    x = as_float_array(x, "x", ndim=2)
+    y = as_float_array(y, "y", ndim=2)
+    if y.shape[1] != x.shape[1]:
+        raise ValueError(f"y: expected {x.shape[1]} columns (one per sample of x, shape {tuple(x.shape)}), "
+                         f"got shape {tuple(y.shape)}")
     xp = get_xp(x)
     yhat, _ = leaky_forward(x, _net(params), rho=rho, L_tilde=L_tilde)
+    check_shape(y, "y", tuple(yhat.shape))
     return float(xp.sum((yhat - y) ** 2)) / x.shape[1]
 
 
@@ -136,7 +143,22 @@ def stationarity(W, dW, rho, L_tilde: float, lam: float) -> float:
 
     Since ``dW_l = rho_l lambda / L~ (W_l - L~ B_l sigma(A_(l-1))^T)`` (section 2.4), the residual of
     the critical-point relation ``W_l = L~ B_l sigma(A_(l-1))^T`` is ``dW_l L~ / (rho_l lambda)``.
+
+    Parameters
+    ----------
+    W, dW : array, shape (L, w, w+1);  rho : array, shape (L,), positive;  L_tilde, lam : float, positive
     """
+    W = as_float_array(W, "W", ndim=3)
+    if W.shape[2] != W.shape[1] + 1:
+        raise ValueError(f"W: expected shape (L, w, w+1), got {tuple(W.shape)}")
+    dW = as_float_array(dW, "dW", ndim=3)
+    check_shape(dW, "dW", tuple(W.shape))
+    rho = as_float_array(rho, "rho", ndim=1)
+    check_shape(rho, "rho", (W.shape[0],))
+    if bool(get_xp(rho).any(rho <= 0)):
+        raise ValueError("rho: layer steps must be positive")
+    L_tilde = check_real(L_tilde, "L_tilde", low=0.0, low_open=True)
+    lam = check_real(lam, "lam", low=0.0, low_open=True)
     xp = get_xp(W)
     R = dW * (L_tilde / lam) / xp.asarray(rho, dtype=W.dtype)[:, None, None]
     return float(xp.sqrt(xp.sum(R * R) / max(float(xp.sum(W * W)), 1e-300)))

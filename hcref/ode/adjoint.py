@@ -74,7 +74,9 @@ def step_vjp(field, params, step, tab, a_next):
 
 def _check_dL(dL_dzs, T, z0):
     as_float_array(dL_dzs, "dL_dzs", ndim=3)
-    check_shape(dL_dzs, "dL_dzs", (T,) + tuple(z0.shape))
+    if tuple(dL_dzs.shape) != (T,) + tuple(z0.shape):
+        raise ValueError(f"dL_dzs: expected shape {(T,) + tuple(z0.shape)} (len(ts), then the shape of z0), "
+                         f"got {tuple(dL_dzs.shape)}")
 
 
 def _zeros_like_params(params):
@@ -101,7 +103,7 @@ def discrete_adjoint(field, z0, ts, params, dL_dzs, options: SolverOptions = Sol
     Runge-Kutta step: ``a(t) = a(t + eps) dz(t + eps)/dz(t)``, applied exactly, step by step.
     Memory: every stage state of every step (grows linearly with the number of steps).
     """
-    t_list = validate_problem(field, z0, ts, params)
+    t_list = validate_problem(field, z0, ts, params, options)
     _check_dL(dL_dzs, len(t_list), z0)
     if trajectory is None:
         _, trajectory = odeint(field, z0, t_list, params, options, return_trajectory=True)
@@ -143,7 +145,7 @@ def continuous_adjoint(field, z0, ts, params, dL_dzs, options: SolverOptions = S
     continuum limit), carried as the third block of the augmented state. The loop over output
     intervals follows the adjoint of Chen et al. 2018 (arXiv 1806.07366, appendix B).
     """
-    t_list = validate_problem(field, z0, ts, params)
+    t_list = validate_problem(field, z0, ts, params, options)
     _check_dL(dL_dzs, len(t_list), z0)
     T = len(t_list)
     if zs is None:

@@ -20,15 +20,15 @@ import math
 import warnings
 from typing import NamedTuple
 
-from ..backend import asarray, default_rng, get_xp, as_float_array, check_upstream
+from ..backend import asarray, default_rng, get_xp, as_float_array, check_upstream, check_int, check_real
 from ..config import RunConfig, check_choice, run_identity
 from ..blocks import affine_forward, affine_backward, cross_entropy_forward, cross_entropy_backward, init_affine
 from ..optim import Nadam
 from ..training import run_steps, DivergenceError
 from .adjoint import ode_forward, ode_backward
 from .energy import ENERGIES, EnergyField, PlainField
-from .integrators import odeint
-from .options import SolverOptions, check_positive_ints
+from .integrators import odeint, check_field
+from .options import SolverOptions, check_positive_ints, MAX_FIXED_STEPS
 
 __all__ = ["make_field", "init_classifier", "classifier_forward", "classifier_backward", "loss_and_grads",
            "accuracy", "energy_increase_fraction", "train_classifier", "FIELD_KEYS", "FlowClassifierConfig",
@@ -88,6 +88,7 @@ class FlowClassifierConfig(RunConfig):
         check_choice(self.gradient, "gradient", ("discrete", "continuous"))
         check_choice(self.init, "init", ("glorot", "he"))
         check_positive_ints(self, "hidden", "d", "batch")
+        step_times(self.T, self.dt)                          # T, dt: positive, at most MAX_FIXED_STEPS steps
         for name in ("epochs", "lr", "eps", "T", "dt", "loss_cap"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: expected a positive number, got {getattr(self, name)!r}")
@@ -95,6 +96,9 @@ class FlowClassifierConfig(RunConfig):
 
 def make_field(kind: str, d: int = 64, hidden: int = 1024, c1: float = 5.0):
     """``"plain"`` gives the baseline :class:`PlainField`; any energy kind an :class:`EnergyField`."""
+    check_choice(kind, "kind", ENERGIES + ("plain",))
+    d, hidden = check_int(d, "d", low=1), check_int(hidden, "hidden", low=1)
+    c1 = check_real(c1, "c1")
     if kind == "plain":
         return PlainField(d, hidden)
     return EnergyField(d, hidden, kind=kind, c1=c1)
@@ -107,6 +111,11 @@ def init_classifier(rng, field, d_in: int, n_classes: int = 10, like=None, init:
     on ``+-sqrt(6 / (fan_in + fan_out))``; ``init="he"`` uses normal weights of variance ``1 / fan_in``
     for ``A`` and the readout and hcref's He initialisation for the field. Biases start at zero.
     """
+    if not hasattr(rng, "uniform"):
+        raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
+    check_field(field)
+    d_in, n_classes = check_int(d_in, "d_in", low=1), check_int(n_classes, "n_classes", low=1)
+    check_choice(init, "init", ("glorot", "he"))
     if init == "glorot":
         def dense(a, b):
             lim = (6.0 / (a + b)) ** 0.5
@@ -130,8 +139,11 @@ def step_times(T: float, dt: float):
     The classifier solves with one step per interval, so the continuous adjoint re-anchors ``z`` on the
     stored forward state at every step (the backward reconstruction of a gradient flow is unstable).
     """
-    if not (T > 0 and dt > 0):
-        raise ValueError(f"T, dt: expected positive values, got T={T}, dt={dt}")
+    T = check_real(T, "T", low=0.0, low_open=True)
+    dt = check_real(dt, "dt", low=0.0, low_open=True)
+    if T / dt > MAX_FIXED_STEPS:
+        raise ValueError(f"dt: T/dt = {T / dt:.3g} steps (T={T}, dt={dt}) is more than MAX_FIXED_STEPS = "
+                         f"{MAX_FIXED_STEPS}; use a larger dt")
     n = max(1, int(math.ceil(T / dt - 1e-9)))
     return tuple(T * k / n for k in range(n + 1))
 
@@ -155,8 +167,7 @@ def classifier_forward(x, params, *, field, T: float = 1.0, dt: float = 0.1, met
     Document 002 section 2.3, experiment note: the cited experiment's protocol (bias-free input
     map, state dimension 64, RK4 with dt = 0.1 to T = 1).
     """
-    as_float_array(x, "x", ndim=2)
-    _check_classifier_params(params, field)
+    _check_inputs(x, _NO_LABELS, params, field, T, dt)             # T, dt checked before any work
     xp = get_xp(x)
     A = params["A"]
     z0, c_in = affine_forward(x, {"W": A, "b": xp.zeros(A.shape[1], dtype=A.dtype)})
@@ -167,7 +178,33 @@ def classifier_forward(x, params, *, field, T: float = 1.0, dt: float = 0.1, met
     return logits, ClassifierCache(c_in, c_ode, c_out)
 
 
-def _check_classifier_params(params, field):
+def _check_labels(y, x, params):
+    """``y``: an integer array of shape (N,) with class indices in ``[0, C)``."""
+    if not hasattr(y, "dtype") or y.dtype.kind not in "iu":
+        raise TypeError(f"y (labels): expected an integer array, got {getattr(y, 'dtype', type(y).__name__)}")
+    if tuple(y.shape) != (x.shape[0],):
+        raise ValueError(f"y (labels): expected shape ({x.shape[0]},) (one per row of x), got {tuple(y.shape)}")
+    C = params["Wout"].shape[1]
+    if y.size and (int(y.min()) < 0 or int(y.max()) >= C):
+        raise ValueError(f"y (labels): expected class indices in [0, {C}), got [{int(y.min())}, {int(y.max())}]")
+
+
+_NO_LABELS = object()
+
+
+def _check_inputs(x, y, params, field, T, dt, need_samples=False):
+    """Every argument of a classifier entry point, before any work (errors name the argument)."""
+    as_float_array(x, "x", ndim=2)
+    if need_samples and x.shape[0] < 1:
+        raise ValueError("x: expected at least one sample, got an empty batch")
+    check_field(field)
+    _check_classifier_params(params, field, x)
+    if y is not _NO_LABELS:
+        _check_labels(y, x, params)
+    step_times(T, dt)
+
+
+def _check_classifier_params(params, field, x=None):
     """Keys, dtype and finiteness of ``A``, ``Wout``, ``bout`` (the field's keys are checked by the
     solver through ``field.check_params``); errors name the key."""
     if not isinstance(params, dict):
@@ -182,6 +219,12 @@ def _check_classifier_params(params, field):
     if params["Wout"].shape[0] != field.dim:
         raise ValueError(f"params['Wout']: expected {field.dim} rows (the state dimension), "
                          f"got shape {tuple(params['Wout'].shape)}")
+    if params["bout"].shape != (params["Wout"].shape[1],):
+        raise ValueError(f"params['bout']: expected shape ({params['Wout'].shape[1]},) (columns of Wout), "
+                         f"got {tuple(params['bout'].shape)}")
+    if x is not None and x.shape[1] != params["A"].shape[0]:
+        raise ValueError(f"x: expected {params['A'].shape[0]} features (rows of params['A']), "
+                         f"got shape {tuple(x.shape)}")
 
 
 def classifier_backward(dlogits, cache: ClassifierCache):
@@ -191,6 +234,10 @@ def classifier_backward(dlogits, cache: ClassifierCache):
     ``dz0``, ``dx = dz0 A^T``, ``dA = x^T dz0``.
     """
     check_upstream(dlogits, cache.readout.x.shape[:-1] + (cache.readout.W.shape[1],), 'dlogits')
+    if getattr(dlogits, "dtype", None) is not None and dlogits.dtype.kind == "c":
+        # the ODE adjoint runs in real arithmetic: a complex dlogits would lose its imaginary part
+        raise TypeError("dlogits: expected a real upstream gradient (the flow's adjoint is real; "
+                        "use finite differences, not the complex step, through the classifier)")
     xp = get_xp(dlogits)
     g_out = affine_backward(dlogits, cache.readout)        # logits = zT Wout + bout
     zs = cache.flow.zs
@@ -203,6 +250,7 @@ def classifier_backward(dlogits, cache: ClassifierCache):
 
 def loss_and_grads(x, y, params, *, field, **config):
     """Mean cross-entropy on ``(x, y)``, its gradients (dict like ``params``) and the batch accuracy."""
+    _check_inputs(x, y, params, field, config.get("T", 1.0), config.get("dt", 0.1))
     logits, cache = classifier_forward(x, params, field=field, **config)
     loss, c_loss = cross_entropy_forward(logits, y)
     g = classifier_backward(cross_entropy_backward(1.0, c_loss)["logits"], cache)
@@ -213,6 +261,8 @@ def loss_and_grads(x, y, params, *, field, **config):
 
 def accuracy(x, y, params, *, field, T: float = 1.0, dt: float = 0.1, batch: int = 1024) -> float:
     """Classification accuracy with horizon ``T`` (evaluated in batches)."""
+    _check_inputs(x, y, params, field, T, dt, need_samples=True)
+    batch = check_int(batch, "batch", low=1)
     correct = 0
     for i in range(0, x.shape[0], batch):
         logits, _ = classifier_forward(x[i:i + batch], params, field=field, T=T, dt=dt)
@@ -227,6 +277,7 @@ def energy_increase_fraction(x, params, *, field, T: float = 1.0, dt: float = 0.
     -------
     frac : float; E : array, shape (n_steps + 1, N), the energy after each step
     """
+    _check_inputs(x, _NO_LABELS, params, field, T, dt, need_samples=True)
     xp = get_xp(x)
     z0 = x @ params["A"]
     fp = {k: params[k] for k in FIELD_KEYS}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import get_xp, asarray, as_float_array, check_shape, check_upstream
+from ..backend import get_xp, asarray, as_float_array, check_shape, check_upstream, check_int, check_real
 from ..config import check_choice
 from ..blocks import mlp_forward, mlp_backward, init_mlp, MLPCache
 from .fields import VectorField
@@ -101,6 +101,7 @@ def energy_forward(x, params, *, kind: str = "norm", c1: float = 5.0, check: boo
     if check:
         as_float_array(x, "x", ndim=2)
         _check_mlp_params(params, x.shape[1])
+        check_real(c1, "c1")
     f, mc = mlp_forward(x, params, activation="relu")
     E, u, nrm = _phi(f, kind, c1)
     mask = (mc.ca.value > 0).astype(x.dtype)
@@ -165,11 +166,17 @@ def energy_field_vjp(a, cache: EnergyCache):
 def init_network(rng, d: int, hidden: int, *, scheme: str = "he", like=None):
     """Parameters of ``f`` (d -> hidden -> d) with zero biases.
 
+    ``d``, ``hidden`` : int >= 1; ``rng`` : numpy.random.Generator.
+
     ``scheme="he"``: hcref's :func:`~hcref.blocks.init_mlp` (normal, variance ``2 / fan_in``);
     ``scheme="glorot"``: uniform on ``+-sqrt(6 / (fan_in + fan_out))``, the Keras default that the
     cited experiment's notebook would have used. The scheme sets the field's initial size, and so
     whether RK4 with dt = 0.1 starts inside its stability region.
     """
+    if not hasattr(rng, "standard_normal"):
+        raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
+    check_int(d, "d", low=1)
+    check_int(hidden, "hidden", low=1)
     if scheme == "he":
         return init_mlp(rng, d, hidden, d, like=like)
     check_choice(scheme, "scheme", ("he", "glorot"))
@@ -185,7 +192,7 @@ def _check_mlp_params(params, d, hidden=None, d_out=None):
     for k in ("W1", "b1", "W2", "b2"):
         if k not in params:
             raise ValueError(f"params: missing key {k!r}")
-        as_float_array(params[k], f"params[{k!r}]")
+        as_float_array(params[k], f"params[{k!r}]", ndim=2 if k[0] == "W" else 1)
     H = params["W1"].shape[1] if hidden is None else hidden
     D = params["W2"].shape[1] if d_out is None else d_out
     for k, s in (("W1", (d, H)), ("b1", (H,)), ("W2", (H, D)), ("b2", (D,))):

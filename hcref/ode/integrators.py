@@ -20,8 +20,8 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from ..backend import as_float_array, get_xp, to_numpy
-from .options import SolverOptions
+from ..backend import as_float_array, get_xp, to_numpy, check_int, check_real
+from .options import SolverOptions, MAX_FIXED_STEPS
 
 __all__ = ["odeint", "IntervalSolver", "Tableau", "TABLEAUX", "Step", "Trajectory",
            "StepBudgetExceeded", "validate_problem", "interval_steps", "SolverOptions"]
@@ -79,11 +79,34 @@ class Trajectory(NamedTuple):
     ends: list
 
 
-def validate_problem(field, z0, ts, params):
+def check_field(field, name: str = "field") -> None:
+    """``field`` must be a vector field (``f``, ``vjp``, ``check_params`` and ``dim``)."""
+    if not all(hasattr(field, a) for a in ("f", "vjp", "check_params", "dim")):
+        raise TypeError(f"{name}: expected a VectorField (with f, vjp, check_params and dim), "
+                        f"got {type(field).__name__}")
+
+
+def check_options(options, t_list=None) -> None:
+    """``options`` must be a SolverOptions; with the time grid ``t_list``, a fixed-step scheme may
+    take at most :data:`MAX_FIXED_STEPS` steps over the whole solve (errors name ``dt``)."""
+    if not isinstance(options, SolverOptions):
+        raise TypeError(f"options: expected a SolverOptions, got {type(options).__name__}")
+    if t_list is None or options.method == "dopri5":
+        return
+    total = sum(interval_steps(a, b, options.dt, options.steps_per_interval)
+                for a, b in zip(t_list, t_list[1:]))
+    if total > MAX_FIXED_STEPS:
+        raise ValueError(f"dt: options (dt={options.dt}, steps_per_interval={options.steps_per_interval}) "
+                         f"give {total} fixed steps over ts, more than MAX_FIXED_STEPS = {MAX_FIXED_STEPS}")
+
+
+def validate_problem(field, z0, ts, params, options=None):
     """Check the arguments of a solve; return ``(ts as tuple of floats)``.
 
-    Raises ValueError/TypeError naming ``z0``, ``ts`` or ``params``.
+    Raises ValueError/TypeError naming ``field``, ``z0``, ``ts``, ``params`` or (when ``options``
+    is given) ``options``/``dt``: a fixed-step grid of more than :data:`MAX_FIXED_STEPS` steps is refused.
     """
+    check_field(field)
     as_float_array(z0, "z0", ndim=2)
     if field.dim is not None and z0.shape[1] != field.dim:
         raise ValueError(f"z0: expected shape (N, {field.dim}), got {tuple(z0.shape)}")
@@ -105,22 +128,25 @@ def validate_problem(field, z0, ts, params):
     for k, v in params.items():
         as_float_array(v, f"params[{k!r}]")
     field.check_params(params)
+    if options is not None:
+        check_options(options, t_list)
     return t_list
 
 
 def interval_steps(t0: float, t1: float, dt=None, steps_per_interval=None) -> int:
     """Number of equal fixed steps on ``[t0, t1]``: ``steps_per_interval``, else ``ceil(|t1-t0|/dt)``
-    (10 when neither is given)."""
+    (10 when neither is given). At most :data:`MAX_FIXED_STEPS` (errors name ``dt``)."""
+    t0, t1 = check_real(t0, "t0"), check_real(t1, "t1")
     if steps_per_interval is not None:
-        n = int(steps_per_interval)
-        if n < 1:
-            raise ValueError(f"steps_per_interval: expected a positive integer, got {steps_per_interval}")
-        return n
+        return check_int(steps_per_interval, "steps_per_interval", low=1, high=MAX_FIXED_STEPS)
     if dt is None:
         return 10
-    if not (dt > 0 and math.isfinite(dt)):
-        raise ValueError(f"dt: expected a positive finite step, got {dt}")
-    return max(1, math.ceil(abs(t1 - t0) / dt - 1e-9))
+    dt = check_real(dt, "dt", low=0.0, low_open=True)
+    ratio = abs(t1 - t0) / dt
+    if ratio > MAX_FIXED_STEPS:
+        raise ValueError(f"dt: a step of {dt} on [{t0}, {t1}] needs {ratio:.3g} steps, more than "
+                         f"MAX_FIXED_STEPS = {MAX_FIXED_STEPS}; use a larger dt")
+    return max(1, math.ceil(ratio - 1e-9))
 
 
 # ----------------------------------------------------------------------------- core
@@ -283,7 +309,7 @@ def odeint(field, z0, ts, params, options: SolverOptions = SolverOptions(), *, r
     Document 002, section 1: the forward pass of a neural ODE.
     Dormand-Prince 5(4) coefficients: Hairer, Norsett & Wanner, Solving ODEs I, table 5.2.
     """
-    t_list = validate_problem(field, z0, ts, params)
+    t_list = validate_problem(field, z0, ts, params, options)
     xp = get_xp(z0)
     record = [] if return_trajectory else None
     solver = IntervalSolver(lambda y, t: (field.f(y[0], t, params),), options, record)

@@ -103,7 +103,7 @@ def layerized_gradient(field, z0, ts, params, dL_dzs, options: SolverOptions = S
     if not isinstance(options, SolverOptions):
         raise TypeError(f"options: expected a SolverOptions, got {type(options).__name__}")
     method = check_choice(options.method, "method", ("euler", "rk4"))     # fixed steps only
-    t_list = validate_problem(field, z0, ts, params)
+    t_list = validate_problem(field, z0, ts, params, options)
     _check_dL(dL_dzs, len(t_list), z0)
     _, traj = odeint(field, z0, t_list, params, options, return_trajectory=True)
     xp = get_xp(z0)

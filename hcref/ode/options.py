@@ -21,9 +21,13 @@ import math
 
 from ..config import RunConfig, check_choice
 
-__all__ = ["SolverOptions", "METHODS", "check_positive_ints"]
+__all__ = ["SolverOptions", "METHODS", "MAX_FIXED_STEPS", "check_positive_ints"]
 
 METHODS = ("euler", "rk4", "dopri5")
+
+#: the most fixed steps one solve may take: a larger grid (e.g. ``dt = 1e-12`` on ``[0, 1]``, 1e12
+#: steps) is refused up front with an error naming ``dt`` instead of running for days
+MAX_FIXED_STEPS = 1_000_000
 
 
 def check_positive_ints(config, *names) -> None:
