@@ -520,6 +520,10 @@ def valid_calls() -> dict:
 _TRAINING = "training driver: its whole input is a RunConfig whose validate() runs on construction " \
             "(tests/*/test_*train*); a mutation run would cost a training run per case"
 NO_CALL = {
+    "hcref.hyper.train.mean_residual_matrices": "reads a network cache made by network_forward, which is walked",
+    "hcref.leaky.teacher.teacher_samples": "synthetic-data generator for sweep tasks; its arguments are checked in "
+                                           "tests/leaky/test_experiments.py and through data.teacher_data, which is walked",
+    "hcref.ode.adjoint_study.peak_bytes": "a measurement driver around the caller's function",
     "hcref.backend.cupy_available": "takes no argument",
     "hcref.backend.backend_name": "takes no argument",
     "hcref.backend.set_backend": "changes global state; its bad names are tested in tests/test_backend.py",
