@@ -69,13 +69,15 @@ class _Optimizer:
 
     def state_dict(self) -> dict:
         """Host (numpy) copy of the optimiser state, for checkpoints."""
+        # copies: Adam updates its moment slots in place, a saved state must not change with them
         return {"t": self.t, "lr": self.lr,
-                "slots": {n: {k: to_numpy(v) for k, v in d.items()} for n, d in self.slots.items()}}
+                "slots": {n: {k: to_numpy(v).copy() for k, v in d.items()} for n, d in self.slots.items()}}
 
     def load_state_dict(self, state: dict, like=None) -> None:
         self.t = int(state["t"])
         self.lr = float(state["lr"])
-        self.slots = {n: {k: asarray(v, like=like) for k, v in d.items()} for n, d in state["slots"].items()}
+        self.slots = {n: {k: _own_copy(asarray(v, like=like)) for k, v in d.items()}
+                      for n, d in state["slots"].items()}
 
 
 class SGD(_Optimizer):
@@ -99,23 +101,52 @@ class Adam(_Optimizer):
         self.eps = _check_finite(eps, "eps", 0.0, low_open=True)
 
     def _moments(self, k, p, g):
-        m = self.beta1 * self._slot("m", k, p) + (1 - self.beta1) * g
-        v = self.beta2 * self._slot("v", k, p) + (1 - self.beta2) * g * g
-        self.slots["m"][k], self.slots["v"][k] = m, v
-        vhat = v / (1 - self.beta2 ** self.t)
-        return m, get_xp(p).sqrt(vhat) + self.eps
+        """Update the moment slots ``m, v`` in place (they are the optimiser's own arrays) and return
+        ``m``, ``sqrt(vhat) + eps`` (a new array) and a scratch array of ``g``'s shape.
+
+        The operations and their order are those of ``m = b1 m + (1-b1) g``, ``v = b2 v + (1-b2) g g``,
+        so the result is bit-identical to the allocating form, with two temporaries instead of ~8."""
+        xp = get_xp(p)
+        b1, b2 = self.beta1, self.beta2
+        m, v = self._slot("m", k, p), self._slot("v", k, p)
+        tmp = xp.multiply(g, 1 - b1)
+        m *= b1
+        m += tmp                                          # m = b1 m + (1 - b1) g
+        xp.multiply(g, 1 - b2, out=tmp)
+        tmp *= g
+        v *= b2
+        v += tmp                                          # v = b2 v + (1 - b2) g g
+        denom = xp.divide(v, 1 - b2 ** self.t)            # vhat = v / (1 - b2^t)
+        xp.sqrt(denom, out=denom)
+        denom += self.eps                                 # sqrt(vhat) + eps
+        return m, denom, tmp
 
     def _update(self, k, p, g):
-        m, denom = self._moments(k, p, g)
-        return p - self.lr * (m / (1 - self.beta1 ** self.t)) / denom
+        m, denom, step = self._moments(k, p, g)
+        get_xp(p).divide(m, 1 - self.beta1 ** self.t, out=step)   # mhat = m / (1 - b1^t)
+        step *= self.lr
+        step /= denom                                     # lr mhat / (sqrt(vhat) + eps)
+        return p - step                                   # a new parameter array
 
 
 class Nadam(Adam):
     def _update(self, k, p, g):
-        m, denom = self._moments(k, p, g)
+        xp = get_xp(p)
+        m, denom, step = self._moments(k, p, g)
         b1, t = self.beta1, self.t
-        mbar = b1 * m / (1 - b1 ** (t + 1)) + (1 - b1) * g / (1 - b1 ** t)
-        return p - self.lr * mbar / denom
+        xp.multiply(m, b1, out=step)
+        step /= 1 - b1 ** (t + 1)                         # b1 m / (1 - b1^(t+1))
+        corr = xp.multiply(g, 1 - b1)
+        corr /= 1 - b1 ** t                               # (1 - b1) g / (1 - b1^t)
+        step += corr                                      # mbar
+        step *= self.lr
+        step /= denom                                     # lr mbar / (sqrt(vhat) + eps)
+        return p - step
+
+
+def _own_copy(a):
+    """A copy of ``a`` on its own backend (the slots must not alias arrays the caller holds)."""
+    return get_xp(a).array(a, copy=True)
 
 
 def _dot(a: dict, b: dict) -> float:

@@ -153,3 +153,27 @@ def test_lbfgs_bad_arguments():
                      ({"shrink": 0.0}, "shrink"), ({"max_backtrack": 0}, "max_backtrack")):
         with pytest.raises(ValueError, match=name):
             LBFGS(_rosenbrock, **kw)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "nadam"])
+def test_step_leaves_parameters_gradients_and_saved_states_unchanged(name):
+    # the moment slots are updated in place: inputs, a saved state and a loaded state must not alias them
+    rng = np.random.default_rng(1)
+    opt = make_optimizer(name, lr=0.1, **({"momentum": 0.9} if name == "sgd" else {}))
+    p = {"w": rng.standard_normal((3, 4)), "b": rng.standard_normal(4)}
+    g = {k: rng.standard_normal(v.shape) for k, v in p.items()}
+    p0, g0 = ({k: v.copy() for k, v in d.items()} for d in (p, g))
+    new = opt.step(p, g)
+    for k in p:
+        np.testing.assert_array_equal(p[k], p0[k])
+        np.testing.assert_array_equal(g[k], g0[k])
+        assert not np.shares_memory(new[k], p[k])
+    saved = opt.state_dict()
+    frozen = {n: {k: v.copy() for k, v in d.items()} for n, d in saved["slots"].items()}
+    other = make_optimizer(name, lr=0.1, **({"momentum": 0.9} if name == "sgd" else {}))
+    other.load_state_dict(saved)
+    opt.step(new, g)
+    other.step(new, g)
+    for n, d in frozen.items():
+        for k, v in d.items():
+            np.testing.assert_array_equal(saved["slots"][n][k], v)
