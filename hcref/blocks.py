@@ -19,7 +19,8 @@ from .backend import (get_xp, as_float_array, asarray, check_int, check_labels, 
 from .config import check_choice
 
 __all__ = [
-    "affine_forward", "affine_backward", "relu_forward", "relu_backward", "tanh_forward",
+    "affine_forward", "affine_backward", "affine_param_backward", "relu_forward", "relu_backward",
+    "tanh_forward",
     "tanh_backward", "sigmoid_forward", "sigmoid_backward", "softmax_forward", "softmax_backward",
     "rmsnorm_forward", "rmsnorm_backward", "layernorm_forward", "layernorm_backward",
     "mlp_forward", "mlp_backward", "mse_forward", "mse_backward",
@@ -64,6 +65,16 @@ def affine_backward(dy, cache: AffineCache):
     dy2 = dy.reshape(-1, dy.shape[-1])
     return {"x": dy @ W.T, "W": x2.T @ dy2, "b": dy2.sum(axis=0)}
     # END SOLUTION
+
+
+def affine_param_backward(dy, cache: AffineCache):
+    """The parameter part of :func:`affine_backward`: ``dW = x^T dy``, ``db = sum_rows dy``, without
+    the input gradient ``dx = dy W^T`` (a product as large as ``dW``) for callers that never use it
+    (Forward-Forward's local layer updates)."""
+    x, W = cache
+    x2 = x.reshape(-1, x.shape[-1])
+    dy2 = dy.reshape(-1, dy.shape[-1])
+    return {"W": x2.T @ dy2, "b": dy2.sum(axis=0)}
 
 
 def init_affine(rng, d_in: int, d_out: int, *, scale: float | None = None, dtype="float64", like=None):

@@ -59,7 +59,7 @@ class _Optimizer:
     def _slot(self, name, key, like):
         d = self.slots.setdefault(name, {})
         if key not in d:
-            d[key] = get_xp(like).zeros_like(like)
+            d[key] = get_xp(like).zeros(like.shape, dtype=like.dtype)     # C-contiguous (flat views)
         return d[key]
 
     def step(self, params: dict, grads: dict) -> dict:
@@ -69,13 +69,15 @@ class _Optimizer:
 
     def state_dict(self) -> dict:
         """Host (numpy) copy of the optimiser state, for checkpoints."""
+        # copies: Adam updates its moment slots in place, a saved state must not change with them
         return {"t": self.t, "lr": self.lr,
-                "slots": {n: {k: to_numpy(v) for k, v in d.items()} for n, d in self.slots.items()}}
+                "slots": {n: {k: to_numpy(v).copy() for k, v in d.items()} for n, d in self.slots.items()}}
 
     def load_state_dict(self, state: dict, like=None) -> None:
         self.t = int(state["t"])
         self.lr = float(state["lr"])
-        self.slots = {n: {k: asarray(v, like=like) for k, v in d.items()} for n, d in state["slots"].items()}
+        self.slots = {n: {k: _own_copy(asarray(v, like=like)) for k, v in d.items()}
+                      for n, d in state["slots"].items()}
 
 
 class SGD(_Optimizer):
@@ -98,24 +100,79 @@ class Adam(_Optimizer):
         self.beta2 = _check_finite(beta2, "beta2", 0.0, 1.0)
         self.eps = _check_finite(eps, "eps", 0.0, low_open=True)
 
-    def _moments(self, k, p, g):
-        m = self.beta1 * self._slot("m", k, p) + (1 - self.beta1) * g
-        v = self.beta2 * self._slot("v", k, p) + (1 - self.beta2) * g * g
-        self.slots["m"][k], self.slots["v"][k] = m, v
-        vhat = v / (1 - self.beta2 ** self.t)
-        return m, get_xp(p).sqrt(vhat) + self.eps
-
     def _update(self, k, p, g):
-        m, denom = self._moments(k, p, g)
-        return p - self.lr * (m / (1 - self.beta1 ** self.t)) / denom
+        """Adam's update of one parameter, block by block (see :func:`_blockwise`)."""
+        return _blockwise(self._update_block, p, g, self._slot("m", k, p), self._slot("v", k, p))
+
+    def _moments(self, g, m, v):
+        """Update the moments ``m, v`` in place (they are the optimiser's own arrays) and return
+        ``sqrt(vhat) + eps`` and a scratch array of ``g``'s shape.
+
+        The operations and their order are those of ``m = b1 m + (1-b1) g``, ``v = b2 v + (1-b2) g g``,
+        so the result is bit-identical to the allocating form."""
+        xp = get_xp(g)
+        b1, b2 = self.beta1, self.beta2
+        tmp = xp.multiply(g, 1 - b1)
+        m *= b1
+        m += tmp                                          # m = b1 m + (1 - b1) g
+        xp.multiply(g, 1 - b2, out=tmp)
+        tmp *= g
+        v *= b2
+        v += tmp                                          # v = b2 v + (1 - b2) g g
+        denom = xp.divide(v, 1 - b2 ** self.t)            # vhat = v / (1 - b2^t)
+        xp.sqrt(denom, out=denom)
+        denom += self.eps                                 # sqrt(vhat) + eps
+        return denom, tmp
+
+    def _update_block(self, p, g, m, v, out):
+        denom, step = self._moments(g, m, v)
+        get_xp(p).divide(m, 1 - self.beta1 ** self.t, out=step)   # mhat = m / (1 - b1^t)
+        step *= self.lr
+        step /= denom                                     # lr mhat / (sqrt(vhat) + eps)
+        get_xp(p).subtract(p, step, out=out)              # p - lr mhat / (sqrt(vhat) + eps)
 
 
 class Nadam(Adam):
-    def _update(self, k, p, g):
-        m, denom = self._moments(k, p, g)
+    def _update_block(self, p, g, m, v, out):
+        xp = get_xp(p)
+        denom, step = self._moments(g, m, v)
         b1, t = self.beta1, self.t
-        mbar = b1 * m / (1 - b1 ** (t + 1)) + (1 - b1) * g / (1 - b1 ** t)
-        return p - self.lr * mbar / denom
+        xp.multiply(m, b1, out=step)
+        step /= 1 - b1 ** (t + 1)                         # b1 m / (1 - b1^(t+1))
+        corr = xp.multiply(g, 1 - b1)
+        corr /= 1 - b1 ** t                               # (1 - b1) g / (1 - b1^t)
+        step += corr                                      # mbar
+        step *= self.lr
+        step /= denom                                     # lr mbar / (sqrt(vhat) + eps)
+        xp.subtract(p, step, out=out)
+
+
+#: elements per block of :func:`_blockwise` on the host: the block's ~8 arrays stay in a core's cache
+_HOST_BLOCK = 1 << 15
+
+
+def _blockwise(update_block, p, g, m, v):
+    """A new parameter array from ``update_block(p, g, m, v, out)`` applied to matching flat blocks.
+
+    Adam is a dozen elementwise passes; on the host, running all of them on one cache-sized block
+    before the next reads each array from memory once instead of a dozen times (measured: about half
+    the time of whole-array passes at a few million parameters). Elementwise, so the result is
+    bit-identical either way. Other backends take the whole array as one block. The slots ``m, v``
+    are C-contiguous (see :meth:`_Optimizer._slot`), so their flat views update them in place.
+    """
+    xp = get_xp(p)
+    out = xp.empty(p.shape, dtype=xp.result_type(p, g))
+    flat = [a.reshape(-1) for a in (p, g, m, v, out)]
+    n = out.size
+    block = _HOST_BLOCK if xp.__name__ == "numpy" else max(n, 1)
+    for lo in range(0, n, block):
+        update_block(*(a[lo:lo + block] for a in flat))
+    return out
+
+
+def _own_copy(a):
+    """A copy of ``a`` on its own backend (the slots must not alias arrays the caller holds)."""
+    return get_xp(a).array(a, copy=True, order="C")
 
 
 def _dot(a: dict, b: dict) -> float:

@@ -26,6 +26,15 @@ def test_affine_gradients_batched(rng):
     assert max(errs.values()) < TOL
 
 
+def test_affine_param_backward_is_the_parameter_part_of_affine_backward(rng):
+    x, dy = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 5))
+    _, cache = blocks.affine_forward(x, {"W": rng.standard_normal((4, 5)), "b": rng.standard_normal(5)})
+    full, part = blocks.affine_backward(dy, cache), blocks.affine_param_backward(dy, cache)
+    assert set(part) == {"W", "b"}
+    for k in part:
+        np.testing.assert_array_equal(part[k], full[k])
+
+
 @pytest.mark.parametrize("norm", ["rmsnorm", "layernorm"])
 def test_norm_gradients(rng, norm):
     params = {"g": rng.standard_normal(6)}

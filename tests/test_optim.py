@@ -153,3 +153,46 @@ def test_lbfgs_bad_arguments():
                      ({"shrink": 0.0}, "shrink"), ({"max_backtrack": 0}, "max_backtrack")):
         with pytest.raises(ValueError, match=name):
             LBFGS(_rosenbrock, **kw)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "nadam"])
+def test_step_leaves_parameters_gradients_and_saved_states_unchanged(name):
+    # the moment slots are updated in place: inputs, a saved state and a loaded state must not alias them
+    rng = np.random.default_rng(1)
+    opt = make_optimizer(name, lr=0.1, **({"momentum": 0.9} if name == "sgd" else {}))
+    p = {"w": rng.standard_normal((3, 4)), "b": rng.standard_normal(4)}
+    g = {k: rng.standard_normal(v.shape) for k, v in p.items()}
+    p0, g0 = ({k: v.copy() for k, v in d.items()} for d in (p, g))
+    new = opt.step(p, g)
+    for k in p:
+        np.testing.assert_array_equal(p[k], p0[k])
+        np.testing.assert_array_equal(g[k], g0[k])
+        assert not np.shares_memory(new[k], p[k])
+    saved = opt.state_dict()
+    frozen = {n: {k: v.copy() for k, v in d.items()} for n, d in saved["slots"].items()}
+    other = make_optimizer(name, lr=0.1, **({"momentum": 0.9} if name == "sgd" else {}))
+    other.load_state_dict(saved)
+    opt.step(new, g)
+    other.step(new, g)
+    for n, d in frozen.items():
+        for k, v in d.items():
+            np.testing.assert_array_equal(saved["slots"][n][k], v)
+
+
+@pytest.mark.parametrize("layout", ["transposed", "strided", "long"])
+def test_adam_matches_its_formula_on_any_layout_and_across_blocks(layout):
+    # the update runs block by block on flat views: non-contiguous parameters and gradients, and more
+    # elements than one block, must give exactly the formula's numbers (moments carried between steps)
+    rng = np.random.default_rng(2)
+    shape = {"transposed": (5, 7), "strided": (6, 8), "long": ((1 << 15) + 37,)}[layout]
+    base = rng.standard_normal((7, 5) if layout == "transposed" else shape + (2,) if layout == "strided" else shape)
+    p = base.T if layout == "transposed" else base[..., 0] if layout == "strided" else base
+    opt, lr, b1, b2, eps = Adam(lr=0.01), 0.01, 0.9, 0.999, 1e-8
+    m = v = np.zeros(shape)
+    w = p.copy()
+    for t in range(1, 4):
+        g = rng.standard_normal(shape[::-1]).T if layout == "transposed" else rng.standard_normal(shape)
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+        w = w - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+        p = opt.step({"p": p}, {"p": g})["p"]
+        np.testing.assert_array_equal(p, w)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..backend import as_float_array, asarray, check_int, check_real, check_rng, get_xp, to_numpy
-from ..blocks import (affine_forward, affine_backward, relu_forward, relu_backward,
+from ..blocks import (affine_forward, affine_param_backward, relu_forward, relu_backward,
                       rmsnorm_forward, sigmoid_forward, init_affine)
 
 __all__ = ["init_ff_network", "n_layers", "check_params", "length_normalise", "ff_layer_forward", "softplus",
@@ -161,18 +161,17 @@ def ff_layer_grads(params, l: int, x_pos, x_neg, *, theta: float):
     _check_layer_input(params, l, x_pos, "x_pos")
     _check_layer_input(params, l, x_neg, "x_neg")
     _check_nonempty(x_pos, x_neg)
-    h_pos, c_pos = ff_layer_forward(x_pos, params, l)
-    h_neg, c_neg = ff_layer_forward(x_neg, params, l)
-    xp = get_xp(h_pos)
-    G_pos, G_neg = xp.sum(h_pos * h_pos, axis=1), xp.sum(h_neg * h_neg, axis=1)
-    loss, dG_pos, dG_neg = ff_layer_loss(G_pos, G_neg, theta)
-    grads = {}
-    for h, c, dG in ((h_pos, c_pos, dG_pos), (h_neg, c_neg, dG_neg)):
-        dz = relu_backward(2.0 * dG[:, None] * h, c.act)["x"]      # G = sum h^2 ; h = relu(z)
-        g = affine_backward(dz, c.affine)                          # z = u @ W + b
-        for k, key in (("W", f"W{l}"), ("b", f"b{l}")):
-            grads[key] = grads[key] + g[k] if key in grads else g[k]
-    return loss, grads, h_pos, h_neg, G_pos, G_neg
+    xp = get_xp(x_pos)
+    Np = x_pos.shape[0]
+    # both batches in one (N + N', D_l) product; rows are normalised one by one, so stacking changes nothing
+    h, cache = ff_layer_forward(xp.concatenate([x_pos, x_neg]), params, l)
+    G = xp.sum(h * h, axis=1)                                      # G = sum h^2, per sample
+    loss, dG_pos, dG_neg = ff_layer_loss(G[:Np], G[Np:], theta)
+    dz = relu_backward(2.0 * xp.concatenate([dG_pos, dG_neg])[:, None] * h, cache.act)["x"]   # h = relu(z)
+    # z = u @ W + b: the parameter terms only (FF never sends a gradient to the layer's input u)
+    g = affine_param_backward(dz, cache.affine)
+    grads = {f"W{l}": g["W"], f"b{l}": g["b"]}
+    return loss, grads, h[:Np], h[Np:], G[:Np], G[Np:]
 
 
 def check_params(params, *, readout: bool = False) -> int:

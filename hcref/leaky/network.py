@@ -93,8 +93,7 @@ def check_rho(rho, L_tilde: float, L: int | None = None):
 
 class LeakyCache(NamedTuple):
     x: object          # (d_in, N) input, columns are samples
-    A: object          # (L+1, w, N) representations A_0..A_L
-    S: object          # (L, w+1, N) sigma(A_0)..sigma(A_(L-1))
+    A: object          # (L+1, w, N) representations A_0..A_L (sigma(A_l) is recomputed where needed)
     W: object          # (L, w, w+1) layer weights W_l (last column = bias)
     rho: object        # (L,) layer steps
     L_tilde: float     # effective depth
@@ -147,23 +146,25 @@ def leaky_forward(x, params, *, rho, L_tilde: float, validate: bool = True):
     xp = get_xp(x, W)
     L, w, N = W.shape[0], W.shape[1], x.shape[1]
     dtype = xp.result_type(x, W)
-    # The loop writes into stacks allocated once, with out= arguments: at the paper's size a plain
+    # The loop writes into a stack allocated once, with out= arguments: at the paper's size a plain
     # version (fresh arrays, stacked at the end) measured 23% (float64) to 42% (float32) slower per
-    # training step (scripts/bench_leaky.py, one BLAS thread). Each line names the term it computes.
+    # training step (scripts/bench_leaky.py, one BLAS thread). sigma(A_(l-1)) lives in one reused
+    # (w+1, N) buffer (the backward recomputes it from A): storing all L of them cost more than that.
+    # Each line names the term it computes.
     A = xp.empty((L + 1, w, N), dtype=dtype)
-    S = xp.empty((L, w + 1, N), dtype=dtype)
-    S[:, w] = 1                                               # the appended constant of sigma
+    S = xp.empty((w + 1, N), dtype=dtype)
+    S[w] = 1                                                  # the appended constant of sigma
     a0, in_cache = affine_forward(x.T, {"W": U_in.T, "b": xp.zeros(w, dtype=dtype)})
     A[0] = a0.T                                               # A_0 = U_in X
     rho_h = [float(r) for r in rho]                           # host scalars (one transfer)
     skip = xp.empty((w, N), dtype=dtype)
     for l in range(1, L + 1):
-        xp.maximum(A[l - 1], 0, out=S[l - 1, :w])             # S_(l-1) = sigma(A_(l-1))
-        xp.dot(rho_h[l - 1] * W[l - 1], S[l - 1], out=A[l])   # A_l = rho_l W_l sigma(A_(l-1))
+        xp.maximum(A[l - 1], 0, out=S[:w])                    # S = sigma(A_(l-1))
+        xp.dot(rho_h[l - 1] * W[l - 1], S, out=A[l])          # A_l = rho_l W_l sigma(A_(l-1))
         xp.multiply(A[l - 1], 1.0 - rho_h[l - 1] * L_tilde, out=skip)
         A[l] += skip                                          #       + (1 - rho_l L~) A_(l-1)
     y, out_cache = affine_forward(A[L].T, {"W": U_out.T, "b": xp.zeros(U_out.shape[0], dtype=dtype)})
-    return y.T, LeakyCache(x, A, S, W, rho, float(L_tilde), in_cache, out_cache)
+    return y.T, LeakyCache(x, A, W, rho, float(L_tilde), in_cache, out_cache)
 
 
 def backward_recursion(B_L, cache: LeakyCache, keep_B: bool = False):
@@ -192,7 +193,7 @@ def backward_recursion(B_L, cache: LeakyCache, keep_B: bool = False):
     """
     check_upstream(B_L, cache.A.shape[1:], 'B_L')
     # BEGIN SOLUTION
-    A, S, W, rho, Lt = cache.A, cache.S, cache.W, cache.rho, cache.L_tilde
+    A, W, rho, Lt = cache.A, cache.W, cache.rho, cache.L_tilde
     xp = get_xp(B_L)
     L, w, N = W.shape[0], W.shape[1], A.shape[2]
     dtype = B_L.dtype
@@ -202,17 +203,20 @@ def backward_recursion(B_L, cache: LeakyCache, keep_B: bool = False):
     rho_h = [float(r) for r in rho]                           # host scalars (one transfer)
     B = xp.array(B_L, dtype=dtype, copy=True, order="C")
     VtB = xp.empty_like(B)
-    relu_grad = xp.empty_like(B)
+    S = xp.empty((w + 1, N), dtype=dtype)                     # sigma(A_(l-1)), recomputed layer by layer
+    S[w] = 1
+    relu_on = xp.empty(B.shape, dtype=bool)
     if keep_B:
         Bs[L] = B
     for l in range(L, 0, -1):
+        xp.maximum(A[l - 1], 0, out=S[:w])                    # S = sigma(A_(l-1))
         # forward: A_l = ... + rho_l W_l sigma(A_(l-1))  =>  the W_l part  M_l = B_l sigma(A_(l-1))^T
-        xp.dot(B, S[l - 1].T, out=M[l - 1])
+        xp.dot(B, S.T, out=M[l - 1])
         # forward: rho_l V_l relu(A_(l-1))  =>  rho_l relu'(A_(l-1)) . (V_l^T B_l)
         xp.dot(W[l - 1, :, :w].T, B, out=VtB)
-        xp.greater(S[l - 1, :w], 0, out=relu_grad)            # relu'(A_(l-1)) = 1[A_(l-1) > 0]
-        relu_grad *= rho_h[l - 1]
-        VtB *= relu_grad
+        xp.greater(S[:w], 0, out=relu_on)                     # relu'(A_(l-1)) = 1[A_(l-1) > 0]
+        VtB *= relu_on
+        VtB *= rho_h[l - 1]
         # forward: (1 - rho_l L~) A_(l-1)  =>  B_(l-1) = (1 - rho_l L~) B_l + the term above
         B *= 1.0 - rho_h[l - 1] * Lt
         B += VtB

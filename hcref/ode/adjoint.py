@@ -60,8 +60,9 @@ def step_vjp(field, params, step, tab, a_next):
         if not coeffs:
             continue
         g_k = sum(((h * c) * g for c, g in coeffs[1:]), (h * coeffs[0][0]) * coeffs[0][1])
-        # k_i = f(Y_i, t + c_i h)
-        g_Y[i], gp = field.vjp(step.Ys[i][0], step.t + tab.c[i] * h, params, g_k)
+        # k_i = f(Y_i, t + c_i h)  (reusing what the forward kept at Y_i, if anything)
+        cache_i = step.caches[i] if step.caches is not None else None
+        g_Y[i], gp = field.vjp_cached(step.Ys[i][0], step.t + tab.c[i] * h, params, g_k, cache_i)
         _add_into(dparams, gp)
     # Y_i = z + h sum_j A[i][j] k_j  and  z' = z + ...  : every path from z has coefficient 1
     a_prev = a_next

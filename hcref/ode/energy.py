@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from ..backend import get_xp, asarray, as_float_array, check_shape, check_upstream, check_int, check_real
 from ..config import check_choice
-from ..blocks import mlp_forward, mlp_backward, init_mlp, MLPCache
+from ..blocks import mlp_forward, mlp_backward, init_mlp, MLPCache, AffineCache, ActivationCache
 from .fields import VectorField
 
 __all__ = ["ENERGIES", "EnergyCache", "energy_forward", "grad_energy", "EnergyField", "PlainField",
@@ -227,9 +227,26 @@ class EnergyField(VectorField):
     def f(self, z, t, params):
         return -self.grad_energy(z, params)
 
+    def f_and_cache(self, z, t, params):
+        """``F(z)`` and what the VJP at ``z`` needs of the energy network's forward, kept small:
+        the hidden layer ``relu(z W1 + b1)`` (N, H), which also gives the ReLU mask, plus ``f``,
+        ``|f|`` and ``dphi/df`` (N, d) (one (N, H) array per stage instead of three: measured, the
+        larger cache cost the forward as much as it saved the backward)."""
+        g, c = grad_energy(z, params, kind=self.kind, c1=self.c1, check=False)
+        return -g, (c.mlp.c2.x, c.f, c.f_norm, c.dphi_df)
+
     def vjp(self, z, t, params, a):
-        _, cache = energy_forward(z, params, kind=self.kind, c1=self.c1, check=False)
-        g = energy_field_vjp(a, cache)
+        return self.vjp_cached(z, t, params, a)
+
+    def vjp_cached(self, z, t, params, a, cache=None):
+        if cache is None:                          # the energy network's forward at z
+            _, full = energy_forward(z, params, kind=self.kind, c1=self.c1, check=False)
+        else:                                      # rebuilt from the hidden layer h = relu(pre-activation)
+            h, f, f_norm, u = cache
+            W1, W2 = params["W1"], params["W2"]
+            mlp = MLPCache(AffineCache(z, W1), ActivationCache(h), AffineCache(h, W2), "relu")   # h > 0 iff pre > 0
+            full = EnergyCache(mlp, f, f_norm, u, (h > 0).astype(h.dtype), self.kind, self.c1)
+        g = energy_field_vjp(a, full)
         return g.pop("x"), g
 
     def init_params(self, rng, like=None, scheme: str = "he"):
@@ -257,8 +274,16 @@ class PlainField(VectorField):
     def f(self, z, t, params):
         return mlp_forward(z, params, activation="relu")[0]
 
+    def f_and_cache(self, z, t, params):
+        """``f(z)`` and the :class:`~hcref.blocks.MLPCache` of that forward (for :meth:`vjp_cached`)."""
+        return mlp_forward(z, params, activation="relu")
+
     def vjp(self, z, t, params, a):
-        _, cache = mlp_forward(z, params, activation="relu")
+        return self.vjp_cached(z, t, params, a)
+
+    def vjp_cached(self, z, t, params, a, cache=None):
+        if cache is None:                          # the network's forward at z
+            _, cache = mlp_forward(z, params, activation="relu")
         g = mlp_backward(a, cache)                # dz = relu(z W1 + b1) W2 + b2
         return g.pop("x"), g
 

@@ -49,6 +49,16 @@ class VectorField:
         """``(a^T df/dz, a^T df/dtheta)``: array (N, d) and dict keyed like ``params``."""
         raise NotImplementedError
 
+    def f_and_cache(self, z, t, params):
+        """``f(z, t)`` and what :meth:`vjp_cached` can reuse at the same ``z, t, params`` (default:
+        nothing, None). The discrete adjoint keeps it with each stage of the trajectory."""
+        return self.f(z, t, params), None
+
+    def vjp_cached(self, z, t, params, a, cache=None):
+        """:meth:`vjp`, reusing ``cache`` from :meth:`f_and_cache` at the same ``z, t, params`` when
+        it is not None (default: ignores it)."""
+        return self.vjp(z, t, params, a)
+
     def init_params(self, rng):
         """Fresh parameters from a numpy Generator."""
         raise NotImplementedError

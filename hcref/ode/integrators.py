@@ -61,10 +61,13 @@ TABLEAUX = {
 
 
 class Step(NamedTuple):
-    """One accepted step: start time ``t``, signed size ``h``, stage inputs ``Ys`` (tuples of arrays)."""
+    """One accepted step: start time ``t``, signed size ``h``, stage inputs ``Ys`` (tuples of arrays),
+    and per stage what the field kept from that evaluation for its VJP (``caches``; None entries, or
+    None, where the field keeps nothing: see :meth:`hcref.ode.fields.VectorField.f_and_cache`)."""
     t: float
     h: float
     Ys: tuple
+    caches: tuple = None
 
 
 class Trajectory(NamedTuple):
@@ -312,7 +315,16 @@ def odeint(field, z0, ts, params, options: SolverOptions = SolverOptions(), *, r
     t_list = validate_problem(field, z0, ts, params, options)
     xp = get_xp(z0)
     record = [] if return_trajectory else None
-    solver = IntervalSolver(lambda y, t: (field.f(y[0], t, params),), options, record)
+    kept = {}        # (id(Y), t) -> (Y, what the field kept for its VJP at Y): the trajectory's stages
+
+    def rhs(y, t):
+        if record is None:
+            return (field.f(y[0], t, params),)
+        dz, cache = field.f_and_cache(y[0], t, params)
+        if cache is not None:
+            kept[id(y[0]), t] = (y[0], cache)            # keeps Y alive, so its id stays unique
+        return (dz,)
+    solver = IntervalSolver(rhs, options, record)
     outs, ends, y = [z0], [0], (z0,)
     for k in range(1, len(t_list)):
         y = solver.advance(y, t_list[k - 1], t_list[k])
@@ -321,5 +333,9 @@ def odeint(field, z0, ts, params, options: SolverOptions = SolverOptions(), *, r
             ends.append(len(record))
     zs = xp.stack(outs)
     if return_trajectory:
+        tab = TABLEAUX[options.method]
+        if kept:                                          # attach each accepted stage's cache to its step
+            record = [st._replace(caches=tuple(kept.get((id(Y[0]), st.t + c * st.h), (None, None))[1]
+                                               for Y, c in zip(st.Ys, tab.c))) for st in record]
         return zs, Trajectory(t_list, options.method, record, ends)
     return zs

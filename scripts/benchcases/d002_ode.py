@@ -10,6 +10,7 @@ from hcref.ode.adjoint_study import memory_sweep
 from hcref.ode.classifier import init_classifier, loss_and_grads, make_field, step_times
 from hcref.ode.fields import TanhField
 from hcref.ode.integrators import odeint
+from hcref.ode.options import SolverOptions
 from hcref.ode.spiral import spiral_data
 
 from . import Case, Train, cast
@@ -19,6 +20,7 @@ SPIRAL = {"full": dict(batch=32, segment=10, hidden=32), "small": dict(batch=8, 
 # lesson 04: 64 inputs -> state 64, hidden 1024 (--full) / 128 (quick), batch 128, "norm" energy
 ENERGY = {"full": dict(hidden=1024, N=128), "small": dict(hidden=128, N=128)}
 D_STATE, C, C1 = 64, 10, 5.0
+RK4_ONE_STEP = SolverOptions(method="rk4", steps_per_interval=1)
 
 
 def _classic_rk4_method(torchdiffeq):
@@ -71,7 +73,7 @@ def build_spiral(size, dtype, torch, gradient):
 
     def hcref_loss_grads(params):
         full = {**params, "c": c_frozen}
-        out = odeint(field, target[0], t_rel, full, "rk4", steps_per_interval=1,
+        out = odeint(field, target[0], t_rel, full, RK4_ONE_STEP,
                      return_trajectory=(gradient == "discrete"))
         pred, traj = out if gradient == "discrete" else (out, None)
         r = pred - target
@@ -79,7 +81,7 @@ def build_spiral(size, dtype, torch, gradient):
         dL[0] = 0.0                                              # z(t0) is the data itself
         # the continuous adjoint re-anchors on the stored outputs; the discrete one reuses the stages
         extra = {"zs": pred} if gradient == "continuous" else {"trajectory": traj}
-        _, g = adjoint(field, target[0], t_rel, full, dL, "rk4", steps_per_interval=1, **extra)
+        _, g = adjoint(field, target[0], t_rel, full, dL, RK4_ONE_STEP, **extra)
         return float((r[1:] ** 2).sum()) / count, {k: g[k] for k in params}
 
     if torch is None:

@@ -15,8 +15,11 @@ L_TILDE, LAM = 3.0, 0.002
 
 
 def flops_per_step(w, L, N, d):
-    """Multiply-adds x 2: forward W_l sigma (w x (w+1) x N), backward B sigma^T and V^T B, maps."""
-    return 2 * L * N * (w * (w + 1) * 2 + w * w) + 2 * 2 * 2 * w * d * N
+    """Multiply-adds x 2 of the products a step must do: per layer the forward W_l sigma (w x (w+1) x N),
+    the backward B_l sigma^T (w x N x (w+1)) and V_l^T B_l (w x w x N; at l = 1 it gives B_0, which
+    the learned U_in needs); the maps U_in X and U_out A_L forward, dU_out, dA_L and dU_in backward
+    (five w x d x N products; the input gradient dX is not counted)."""
+    return 2 * L * N * (w * (w + 1) * 2 + w * w) + 5 * 2 * w * d * N
 
 
 def build(size, dtype, torch, like=None, device="cpu"):
