@@ -71,6 +71,7 @@ def affine_param_backward(dy, cache: AffineCache):
     """The parameter part of :func:`affine_backward`: ``dW = x^T dy``, ``db = sum_rows dy``, without
     the input gradient ``dx = dy W^T`` (a product as large as ``dW``) for callers that never use it
     (Forward-Forward's local layer updates)."""
+    check_upstream(dy, cache.x.shape[:-1] + (cache.W.shape[1],), 'dy')
     x, W = cache
     x2 = x.reshape(-1, x.shape[-1])
     dy2 = dy.reshape(-1, dy.shape[-1])

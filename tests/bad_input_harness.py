@@ -140,6 +140,7 @@ def _blocks_calls():
     return {
         "affine_forward": _c(A(4, 6), p_aff),
         "affine_backward": _bwd(lambda: b.affine_forward(A(4, 6), p_aff), "dy"),
+        "affine_param_backward": _bwd(lambda: b.affine_forward(A(4, 6), p_aff), "dy"),
         "init_affine": _c(_r(), 6, 5),
         "relu_forward": _c(A(4, 5)),
         "relu_backward": _bwd(lambda: b.relu_forward(A(4, 5)), "dy"),
