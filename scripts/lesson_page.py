@@ -59,7 +59,8 @@ def _claim_row(c) -> str:
             f"<td style='background:{colour}'>{e(shown)}</td></tr>")
 
 
-def render(results, *, full: bool = False, total_seconds: float | None = None, jobs: int = 1) -> str:
+def render(results, *, full: bool = False, total_seconds: float | None = None, jobs: int = 1,
+           out_dir: str | None = None) -> str:
     e = html.escape
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>hcref lessons</title><style>", CSS,
              "</style></head><body>", f"<h1>hcref lessons ({'full' if full else 'quick'} mode)</h1>"]
@@ -89,8 +90,11 @@ def render(results, *, full: bool = False, total_seconds: float | None = None, j
         if h.get("intro"):
             parts.append(f"<p>{e(h['intro'])}</p>")
         if h.get("file"):
-            rel = os.path.relpath(h["file"], os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-            parts.append(f"<p>Lesson file: <code>{e(rel)}</code> (runs as a script or, via jupytext, as a notebook).</p>")
+            root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            name = os.path.relpath(h["file"], root)
+            href = os.path.relpath(os.path.abspath(h["file"]), out_dir) if out_dir else name
+            parts.append(f"<p>Lesson file: <a href='{e(href)}'><code>{e(name)}</code></a> (runs as a script or, "
+                         "via jupytext, as a notebook).</p>")
         if not r["ok"]:
             parts.append(f"<div class='fail'><b>FAILED</b> after {r['seconds']:.1f} s<pre>{e(r['log'])}</pre></div>")
             continue

@@ -201,7 +201,7 @@ def main(argv=None) -> int:
         write_notebooks(results, args)
     index = os.path.join(args.out, "index.html")
     with open(index, "w") as fh:
-        fh.write(render(results, full=args.full, total_seconds=total, jobs=args.jobs))
+        fh.write(render(results, full=args.full, total_seconds=total, jobs=args.jobs, out_dir=args.out))
     failed = [r["name"] for r in results if not r["ok"]]
     print(f"\nwrote {index}: {len(results) - len(failed)} of {len(results)} lessons ran in {total:.1f} s "
           f"({args.jobs} at a time)" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
