@@ -43,10 +43,11 @@ import numpy as np
 from hcref.backend import asarray, set_backend
 from hcref.data import digits
 from hcref.evidence import decide_difference, paired_difference, wilson_interval
-from hcref.lessonkit import Claims, in_notebook, lesson_config, print_claims, write_metrics
+from hcref.lessonkit import Claims, in_notebook, lesson_config, mode, print_claims, write_metrics
 from hcref.mixing.diagnostics import count_paths, jensen_check, support_sizes
-from hcref.mixing.experiments import (growth_fit, input_gradient_versus_depth, jensen_survey,
-                                      reentry_experiment, variance_versus_depth)
+from hcref.mixing.experiments import (GradientStudyConfig, JensenStudyConfig, VarianceStudyConfig, growth_fit,
+                                      input_gradient_versus_depth, jensen_survey, reentry_experiment,
+                                      variance_versus_depth)
 from hcref.mixing.model import model_forward
 from hcref.mixing.simplex import project_simplex_backward, project_simplex_forward
 from hcref.mixing.train import TrainConfig, train_classifier
@@ -58,23 +59,21 @@ SRC = "Mathematical Derivation of mHC Stability"
 # Sizes, one entry per experiment. Quick mode: a few seconds per section; full: larger and with
 # more seeds. The training runs are TrainConfig values; the section varies them with
 # dataclasses.replace (skip kind, weights, seed).
-SETTINGS = {
-    "quick": {"variance": {"depth": 200, "n": 48, "seeds": 3},
-              "gradients": {"depths": [1, 2, 4, 8, 16, 32, 64], "repeats": 2},
-              "jensen": {"n_stacks": 24},
-              "train": TrainConfig(depth=16, window=8, steps=220, n_snapshots=4, mu_scale=10.0),
-              "train_seeds": 3},
-    "full": {"variance": {"depth": 300, "n": 512, "seeds": 5},
-             "gradients": {"depths": [1, 2, 4, 8, 16, 32, 64, 128, 256], "repeats": 5},
-             "jensen": {"n_stacks": 200},
-             "train": TrainConfig(depth=48, window=8, steps=3000, n_snapshots=6, mu_scale=10.0),
-             "train_seeds": 5},
+SETTINGS = {                       # one {"quick": config, "full": config} per experiment
+    "variance": {"quick": VarianceStudyConfig(depth=200, n=48, seeds=3),
+                 "full": VarianceStudyConfig(depth=300, n=512, seeds=5)},
+    "gradients": {"quick": GradientStudyConfig(depths=(1, 2, 4, 8, 16, 32, 64), repeats=2),
+                  "full": GradientStudyConfig(depths=(1, 2, 4, 8, 16, 32, 64, 128, 256), repeats=5)},
+    "jensen": {"quick": JensenStudyConfig(n_stacks=24), "full": JensenStudyConfig(n_stacks=200)},
+    "train": {"quick": TrainConfig(depth=16, window=8, steps=220, n_snapshots=4, mu_scale=10.0),
+              "full": TrainConfig(depth=48, window=8, steps=3000, n_snapshots=6, mu_scale=10.0)},
+    "train_seeds": {"quick": 3, "full": 5},
 }
 
 
 def settings(cfg):
     """This run's entry of SETTINGS, with the run's seed in the training config."""
-    st = dict(SETTINGS["full" if cfg["full"] else "quick"])
+    st = {name: both[mode(cfg)] for name, both in SETTINGS.items()}
     st["train"] = dataclasses.replace(st["train"], seed=cfg["seed"])
     return st
 
@@ -133,13 +132,13 @@ if in_notebook():
 def section_variance(cfg, st, claims, rng):
     """Var(x_l) versus depth for every skip kind, both scales, several seeds; growth-law rows."""
     sv = st["variance"]
-    start = max(sv["depth"] // 10, 2)
+    start = max(sv.depth // 10, 2)
     results = {}
     for label, scale in SCALES:
         runs = []                                     # per seed: (curves, fits)
-        for i in range(sv["seeds"]):
-            curves = variance_versus_depth(np.random.default_rng([cfg["seed"], 11, i]), KINDS, depth=sv["depth"],
-                                           n=sv["n"], branch_scale=scale)
+        for i in range(sv.seeds):
+            curves = variance_versus_depth(np.random.default_rng([cfg["seed"], 11, i]), KINDS, depth=sv.depth,
+                                           n=sv.n, branch_scale=scale)
             runs.append((curves, {k: growth_fit(v["variance"], start=start) for k, v in curves.items()}))
         results[label] = runs
         fits = {k: [f[k] for _, f in runs] for k, _, _ in KINDS}
@@ -158,7 +157,7 @@ def section_variance(cfg, st, claims, rng):
                    ok=all(linear), power=nseed >= 3 and len(set(linear)) == 1,
                    test=f"per seed: linear when 0.7 <= b <= 1.3 and the power law fits at least as well as an "
                         f"exponential (R2); decided when all {nseed} seeds agree (>= 3 needed), layers "
-                        f"{start}..{sv['depth']}",
+                        f"{start}..{sv.depth}",
                    note=f"exponential fit: rate {np.mean([f['rate'] for f in dense]):.3f}/layer, R2 "
                         f"{np.mean([f['r2_exp'] for f in dense]):.4f} against {np.mean([f['r2_power'] for f in dense]):.3f} "
                         f"for the power law: the growth is exponential")
@@ -195,7 +194,7 @@ def section_variance(cfg, st, claims, rng):
                 claims.add(f"{k}, {label}: growth exponent b of Var(x_l) ~ l^b", b,
                            f"variance stays bounded (b near 0; we require b < {BOUNDED})", f"{SRC}, part 1",
                            ok=b < BOUNDED, power=nseed >= 3 and abs(b - BOUNDED) > 2 * b_se,
-                           test=f"mean b over {nseed} seeds against {BOUNDED}, fitted over layers {start}..{sv['depth']} "
+                           test=f"mean b over {nseed} seeds against {BOUNDED}, fitted over layers {start}..{sv.depth} "
                                 f"(b depends on the range: slow growth shows more over more layers); decided "
                                 f"when |mean - {BOUNDED}| > 2 se (se {b_se:.2g}) with >= 3 seeds",
                            note=f"mean Var(x_L)/Var(x_0) = {ratio:.3g}; the residual's b is "
@@ -248,14 +247,14 @@ if in_notebook():
 # %%
 def section_jensen(cfg, st, claims, rng):
     """The Jensen bound over random simplex stacks (a check) and, for contrast, the dense sum."""
-    sv = jensen_survey(rng, n_stacks=st["jensen"]["n_stacks"])
-    dv = jensen_survey(rng, n_stacks=max(st["jensen"]["n_stacks"] // 4, 2), skip="dense", windows=(1,))
+    sv = jensen_survey(rng, n_stacks=st["jensen"].n_stacks)
+    dv = jensen_survey(rng, n_stacks=max(st["jensen"].n_stacks // 4, 2), skip="dense", windows=(1,))
     print(f"Jensen bound: {sv['violations']} violations in {sv['checks']} checks (max ratio {sv['max_ratio']:.6f}); "
           f"naive dense: {dv['violations']} / {dv['checks']} (max ratio {dv['max_ratio']:.3g})")
     claims.add("Jensen bound ||h_l|| <= max_k ||x_k||: violations (random simplex stacks)", sv["violations"],
                "none", f"{SRC}, part 1", ok=sv["violations"] == 0, kind="check",
                test=f"no layer x sample with ||h|| > (1 + 1e-12) max ||x_k|| in {sv['checks']} checks over "
-                    f"{st['jensen']['n_stacks']} random stacks (projection and softmax, H = 1, 2, 4, all)",
+                    f"{st['jensen'].n_stacks} random stacks (projection and softmax, H = 1, 2, 4, all)",
                note=f"largest ratio {sv['max_ratio']:.12f}; the naive dense sum violates it in "
                     f"{dv['violations']} of {dv['checks']} checks")
     claims.value("Jensen checks (simplex)", sv["checks"])
@@ -284,8 +283,8 @@ if in_notebook():
 # %%
 def section_gradients(cfg, st, claims, rng):
     """Input-gradient ratio versus depth, and the path-count growth factor per window (a check)."""
-    grads = {label: input_gradient_versus_depth(rng, KINDS, st["gradients"]["depths"], branch_scale=scale,
-                                                repeats=st["gradients"]["repeats"]) for label, scale in SCALES}
+    grads = {label: input_gradient_versus_depth(rng, KINDS, st["gradients"].depths, branch_scale=scale,
+                                                repeats=st["gradients"].repeats) for label, scale in SCALES}
     Lp = 64
     windows = [1, 2, 3, 4, 8, 16, "all"]
     factors = {H: count_paths(Lp, "simplex", H) / count_paths(Lp - 1, "simplex", H) for H in windows}
@@ -303,16 +302,16 @@ def section_gradients(cfg, st, claims, rng):
     claims.value("paths growth factor, naive dense", count_paths(Lp, "dense") / count_paths(Lp - 1, "dense"))
     for label, _ in SCALES:
         for k, v in grads[label].items():
-            claims.value(f"||dL/dx_0||/||dL/dx_L|| at depth {st['gradients']['depths'][-1]}, {k}, {label}", v[-1])
+            claims.value(f"||dL/dx_0||/||dL/dx_L|| at depth {st['gradients'].depths[-1]}, {k}, {label}", v[-1])
     fig, axes = new_figure(3, width=4.3, height=3.8)
     for ax, (label, _) in zip(axes[:2], SCALES):
         for k, v in grads[label].items():
-            ax.plot(st["gradients"]["depths"], v, marker="o", ms=3, label=k,
+            ax.plot(st["gradients"].depths, v, marker="o", ms=3, label=k,
                     ls="--" if k == "naive dense" else ":" if k == "residual" else "-")
         title = f"gradient at the input,\n{label}"
         if scale_of(label) < 1:
             ax.set_ylim(0.5, 20)
-            out = st["gradients"]["depths"][int(np.argmax(np.array(grads[label]["naive dense"]) > 20))]
+            out = st["gradients"].depths[int(np.argmax(np.array(grads[label]["naive dense"]) > 20))]
             title = f"gradient at the input, {label}\n(naive dense leaves the axis by L = {out})"
         ax.set(xscale="log", yscale="log", xlabel="depth L", ylabel="||dL/dx_0|| / ||dL/dx_L||", title=title)
         ax.legend(fontsize=8, loc="upper right" if scale_of(label) < 1 else "upper left")

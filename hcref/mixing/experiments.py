@@ -10,16 +10,53 @@ Host values are returned as Python floats and lists or host arrays.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
-from ..backend import asarray, get_xp, to_numpy
+from ..backend import asarray, check_int, get_xp, to_numpy
+from ..config import RunConfig
 from ..optim import make_optimizer
 from .diagnostics import jensen_check, state_statistics
 from .simplex import project_simplex_backward, project_simplex_forward, simplex_threshold
 from .stack import init_stack, stack_forward, stack_state_gradients
 
-__all__ = ["variance_versus_depth", "growth_fit", "input_gradient_versus_depth", "jensen_survey",
+__all__ = ["VarianceStudyConfig", "GradientStudyConfig", "JensenStudyConfig", "variance_versus_depth", "growth_fit", "input_gradient_versus_depth", "jensen_survey",
            "reentry_experiment"]
+
+
+@dataclasses.dataclass(frozen=True)
+class VarianceStudyConfig(RunConfig):
+    """State variance versus depth (:func:`variance_versus_depth`): depth, batch ``n``, number of seeds."""
+    depth: int = 200
+    n: int = 48
+    seeds: int = 3
+
+    def validate(self):
+        for name in ("depth", "n", "seeds"):
+            check_int(getattr(self, name), name)
+
+
+@dataclasses.dataclass(frozen=True)
+class GradientStudyConfig(RunConfig):
+    """Input-gradient ratio versus depth (:func:`input_gradient_versus_depth`): the depths and repeats."""
+    depths: tuple = (1, 2, 4, 8, 16, 32, 64)
+    repeats: int = 2
+
+    def validate(self):
+        if not self.depths:
+            raise ValueError("depths: expected at least one depth")
+        for d in self.depths:
+            check_int(d, "depths")
+        check_int(self.repeats, "repeats")
+
+
+@dataclasses.dataclass(frozen=True)
+class JensenStudyConfig(RunConfig):
+    """The Jensen-bound survey (:func:`jensen_survey`): how many random stacks."""
+    n_stacks: int = 24
+
+    def validate(self):
+        check_int(self.n_stacks, "n_stacks", low=2)
 
 
 def variance_versus_depth(rng, kinds, *, depth: int, n: int = 128, width: int = 32, hidden: int = 64,
