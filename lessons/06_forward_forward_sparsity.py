@@ -47,14 +47,15 @@ import numpy as np
 
 from hcref.backend import asarray
 from hcref.data import digits, embed_label, mnist
-from hcref.ff.configs import BPNetworkConfig, FFNetworkConfig, SingleLayerConfig
+from hcref.ff.configs import (BPNetworkConfig, FFNetworkConfig, SingleLayerConfig, Theorem1StudyConfig,
+                              TinyStepConfig)
 from hcref.evidence import decide_difference, paired_difference, wilson_interval
 from hcref.ff.experiments import (evaluate, group_hoyer, theorem1_over_dataset, theorem1_share_vs_batch,
                                   train_bp, train_ff, train_single_layer, unit_rows)
 from hcref.ff.init_experiments import init_norm_ratio, theorem1_converse, theorem1_share_over_inits
 from hcref.ff.layer import init_layer
 from hcref.ff.theorems import one_step_check
-from hcref.lessonkit import Claims, format_value, in_notebook, lesson_config
+from hcref.lessonkit import Claims, format_value, in_notebook, lesson_config, mode
 from hcref.viz import new_figure, save_figure
 
 SRC = "Yang 2023, FF sparsity theory"
@@ -78,23 +79,26 @@ def _networks(width, layers, epochs, batch):
 # the input width is put in front once the data are loaded.
 _FF_QUICK, _BP_QUICK = _networks(256, 3, 20, 64)
 _FF_FULL, _BP_FULL = _networks(2000, 4, 60, 100)
-SETTINGS = {
-    "quick": {"fig1": {"n": 128, "batch": 128, "inits": 8}, "tiny": {"n": 2000, "lr": 1e-7},
-              "fig2": SingleLayerConfig(mode="decrease", n=2000, lr=1e-3, batch=128, n_steps=938, track_every=4),
-              "fig3": SingleLayerConfig(mode="ff", n=500, lr=1e-3, batch=128, n_steps=2345, track_every=4),
-              "ff": _FF_QUICK, "bp": _BP_QUICK, "net_seeds": 1},
-    "full": {"fig1": {"n": 128, "batch": 128, "inits": 64}, "tiny": {"n": 2000, "lr": 1e-7},
-             "fig2": SingleLayerConfig(mode="decrease", n=2000, lr=1e-3, batch=128, n_steps=938, track_every=1),
-             "fig3": SingleLayerConfig(mode="ff", n=2000, lr=1e-3, batch=128, n_steps=2345, track_every=1),
-             "ff": _FF_FULL, "bp": _BP_FULL, "net_seeds": 3},
+SETTINGS = {                       # one {"quick": config, "full": config} per experiment
+    "fig1": {"quick": Theorem1StudyConfig(n=128, batch=128, inits=8),
+             "full": Theorem1StudyConfig(n=128, batch=128, inits=64)},
+    "tiny": {"quick": TinyStepConfig(n=2000, lr=1e-7), "full": TinyStepConfig(n=2000, lr=1e-7)},
+    "fig2": {"quick": SingleLayerConfig(mode="decrease", n=2000, lr=1e-3, batch=128, n_steps=938, track_every=4),
+             "full": SingleLayerConfig(mode="decrease", n=2000, lr=1e-3, batch=128, n_steps=938, track_every=1)},
+    "fig3": {"quick": SingleLayerConfig(mode="ff", n=500, lr=1e-3, batch=128, n_steps=2345, track_every=4),
+             "full": SingleLayerConfig(mode="ff", n=2000, lr=1e-3, batch=128, n_steps=2345, track_every=1)},
+    "ff": {"quick": _FF_QUICK, "full": _FF_FULL},
+    "bp": {"quick": _BP_QUICK, "full": _BP_FULL},
+    "net_seeds": {"quick": 1, "full": 3},
 }
 
 
 def settings(cfg, d):
     """This run's settings: the mode's entry of SETTINGS with the seed and the data's sizes filled in."""
-    s = dict(SETTINGS["full" if cfg["full"] else "quick"])
+    s = {name: both[mode(cfg)] for name, both in SETTINGS.items()}
     n_train, d_in = d.x_train.shape
-    s["fig1"] = dict(s["fig1"], batches=[b for b in (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024) if b <= n_train])
+    s["fig1"] = dataclasses.replace(s["fig1"], batches=tuple(b for b in (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+                                                             if b <= n_train))
     for k in ("fig2", "fig3"):
         s[k] = dataclasses.replace(s[k], seed=cfg["seed"])
     for k in ("ff", "bp"):
@@ -149,7 +153,7 @@ def show(claims, since=0):
 # %%
 def figure_1a(cfg, d, s, claims):
     rng = np.random.default_rng(cfg["seed"])
-    r = theorem1_over_dataset(rng, d.x_train, n=s["fig1"]["n"], batch=s["fig1"]["batch"])
+    r = theorem1_over_dataset(rng, d.x_train, n=s["fig1"].n, batch=s["fig1"].batch)
     act = ~r["silent"]
     fig, ax = new_figure(1, 1, width=6.0, height=3.4)
     order = np.argsort(r["rhs"][act])
@@ -157,13 +161,13 @@ def figure_1a(cfg, d, s, claims):
     ax.plot(idx, r["rhs"][act][order], ".", ms=2, color="tab:orange", label="RHS  A_i / B_i")
     ax.plot(idx, r["lhs"][act][order], ".", ms=2, color="tab:blue", label="LHS  ||h_i||_1 / ||h_i||_2")
     ax.set(xlabel="sample (sorted by RHS)", ylabel="value",
-           title=f"Fig. 1A: Theorem 1 at init (n={s['fig1']['n']}), {100 * r['share']:.2f}% satisfy LHS < RHS")
+           title=f"Fig. 1A: Theorem 1 at init (n={s['fig1'].n}), {100 * r['share']:.2f}% satisfy LHS < RHS")
     ax.legend(markerscale=4)
     claims.figure(save_figure(fig, cfg["out"], "fig1a_theorem1_at_init"),
                   caption="blue (LHS) below orange (RHS) for a sample means Theorem 1 predicts it gets sparser "
                           "when the goodness decreases; look for blue points above the orange curve")
-    seeds = [cfg["seed"] * 1000 + k for k in range(s["fig1"]["inits"])]
-    many = theorem1_share_over_inits(d.x_train, seeds, n=s["fig1"]["n"], batch=s["fig1"]["batch"])
+    seeds = [cfg["seed"] * 1000 + k for k in range(s["fig1"].inits)]
+    many = theorem1_share_over_inits(d.x_train, seeds, n=s["fig1"].n, batch=s["fig1"].batch)
     k, N = many["total_failures"], many["total_samples"]
     lo, hi = wilson_interval(k, N)
     limit = 2e-4                                  # "> 99.98%" = failure rate below 0.02%
@@ -180,7 +184,7 @@ def figure_1a(cfg, d, s, claims):
                     f"initialisation alone: {100 * r['share']:.3f}% satisfied; initialisations with no failure "
                     f"above 0.02%: {met}/{len(seeds)} (95% interval [{ilo:.2f}, {ihi:.2f}]); {d.name}")
     claims.value("fig1a_failures_per_init", many["failures"])
-    for n_units in sorted({s["fig1"]["n"], s["fig2"].n}):
+    for n_units in sorted({s["fig1"].n, s["fig2"].n}):
         nr = init_norm_ratio(d.x_train, seeds, n=n_units)
         m = float(np.mean(nr["per_seed"]))
         se = float(np.std(nr["per_seed"], ddof=1) / np.sqrt(len(seeds)))
@@ -215,8 +219,8 @@ if in_notebook():
 # %%
 def figure_1b(cfg, d, s, claims):
     rng = np.random.default_rng(cfg["seed"])
-    Bs = s["fig1"]["batches"]
-    shares = theorem1_share_vs_batch(rng, d.x_train, Bs, n=s["fig1"]["n"])
+    Bs = s["fig1"].batches
+    shares = theorem1_share_vs_batch(rng, d.x_train, Bs, n=s["fig1"].n)
     fig, ax = new_figure(1, 1, width=5.0, height=3.2)
     ax.semilogx(Bs, [100 * v for v in shares], "o-", base=2)
     ax.set(xlabel="batch size N", ylabel="% satisfying Theorem 1", title="Fig. 1B: share vs batch size")
@@ -233,8 +237,8 @@ def figure_1b(cfg, d, s, claims):
                     f"corr(log N, share) = {rho:.3f}")
     for B, v in zip(Bs, shares):
         claims.value(f"fig1b_share_N{B}", v)
-    for lr, kind in ((s["fig2"].lr, "claim"), (s["tiny"]["lr"], "check")):
-        c = theorem1_converse(np.random.default_rng(cfg["seed"] + 7), d.x_train, n=s["tiny"]["n"], lr=lr)
+    for lr, kind in ((s["fig2"].lr, "claim"), (s["tiny"].lr, "check")):
+        c = theorem1_converse(np.random.default_rng(cfg["seed"] + 7), d.x_train, n=s["tiny"].n, lr=lr)
         lo, hi = wilson_interval(c["holds"], max(c["counted"], 1))
         claims.add(f"theorem1_converse_lr{lr:g}", c["share"],
                    "if decreasing the goodness sparsifies a sample, increasing it makes the sample denser",
@@ -245,7 +249,7 @@ def figure_1b(cfg, d, s, claims):
                          "the 95% Wilson interval lies above 95%; power: >= 60 samples and an interval not "
                          "straddling 95%") if kind == "claim" else
                         "every sample moves in opposite directions (first order in the step: true by construction)",
-                   note=f"{c['holds']}/{c['counted']} samples, 95% interval [{lo:.3f}, {hi:.3f}]; n = {s['tiny']['n']}, "
+                   note=f"{c['holds']}/{c['counted']} samples, 95% interval [{lo:.3f}, {hi:.3f}]; n = {s['tiny'].n}, "
                         f"one batch of 128 at init")
 
 
@@ -448,11 +452,11 @@ def tiny_step(cfg, d, s, claims):
     wrong = (y + rng.integers(1, 10, y.size)) % 10
     xp_ = unit_rows(asarray(embed_label(x, y, value=1.0)))
     xn_ = unit_rows(asarray(embed_label(x, wrong, value=1.0)))
-    p = init_layer(rng, x.shape[1], s["tiny"]["n"], like=xp_)
+    p = init_layer(rng, x.shape[1], s["tiny"].n, like=xp_)
     rates = {}
-    r1 = one_step_check(p, None, unit_rows(asarray(x)), lr=s["tiny"]["lr"], mode="decrease")
+    r1 = one_step_check(p, None, unit_rows(asarray(x)), lr=s["tiny"].lr, mode="decrease")
     rates["theorem1"] = r1["neg"]["agreement"]
-    r2 = one_step_check(p, xp_, xn_, lr=s["tiny"]["lr"], mode="ff")
+    r2 = one_step_check(p, xp_, xn_, lr=s["tiny"].lr, mode="ff")
     rates["theorem2_pos"], rates["theorem2_neg"] = r2["pos"]["agreement"], r2["neg"]["agreement"]
     worst = min(rates.values())
     for k, v in rates.items():
@@ -463,7 +467,7 @@ def tiny_step(cfg, d, s, claims):
                test="per-sample agreement of predicted and measured direction >= 99% for Theorems 1 and 2 (both "
                     "groups) after one step with lr = 1e-7: the first-order expansion is exact to O(lr^2) here, so "
                     "this checks the code's algebra",
-               note=f"one step, n = {s['tiny']['n']}, lr = {s['tiny']['lr']}, batch 128 (beyond the document's figures)")
+               note=f"one step, n = {s['tiny'].n}, lr = {s['tiny'].lr}, batch 128 (beyond the document's figures)")
 
 
 # %%

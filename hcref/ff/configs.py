@@ -2,7 +2,8 @@
 
 * :class:`SingleLayerConfig` -- the document's single layer under plain SGD (Figures 2 and 3);
 * :class:`BPNetworkConfig` -- the backprop network of the FF-vs-backprop comparison;
-* :class:`FFNetworkConfig` -- the full FF network (the same fields plus the goodness threshold).
+* :class:`FFNetworkConfig` -- the full FF network (the same fields plus the goodness threshold);
+* :class:`Theorem1StudyConfig`, :class:`TinyStepConfig` -- Theorem 1 at initialisation, one tiny step.
 
 Sweeps vary a config with :func:`dataclasses.replace`; checkpoints are tagged with
 :func:`hcref.config.run_identity` of the whole config, the data and the dtype.
@@ -13,7 +14,7 @@ import dataclasses
 
 from ..config import RunConfig, check_choice
 
-__all__ = ["SingleLayerConfig", "BPNetworkConfig", "FFNetworkConfig"]
+__all__ = ["SingleLayerConfig", "BPNetworkConfig", "FFNetworkConfig", "Theorem1StudyConfig", "TinyStepConfig"]
 
 
 def _positive_int(value, name: str, minimum: int = 1):
@@ -88,3 +89,31 @@ class FFNetworkConfig(BPNetworkConfig):
     """The full FF network: the fields of :class:`BPNetworkConfig` and the goodness threshold ``theta``."""
 
     theta: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Theorem1StudyConfig(RunConfig):
+    """Theorem 1 at initialisation (Figures 1A and 1B): layer width ``n``, ``batch``, the number of random
+    initialisations pooled, and the batch sizes of Figure 1B (filled in once the data size is known)."""
+    n: int = 128
+    batch: int = 128
+    inits: int = 8
+    batches: tuple = ()
+
+    def validate(self):
+        for name in ("n", "batch", "inits"):
+            _positive_int(getattr(self, name), name)
+        for b in self.batches:
+            _positive_int(b, "batches")
+
+
+@dataclasses.dataclass(frozen=True)
+class TinyStepConfig(RunConfig):
+    """One gradient step so small that first order is exact (the theorems' checks): width ``n``, ``lr``."""
+    n: int = 2000
+    lr: float = 1e-7
+
+    def validate(self):
+        _positive_int(self.n, "n")
+        _positive_float(self.lr, "lr")
+
