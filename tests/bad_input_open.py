@@ -2,7 +2,6 @@
 remove a name once its cases pass)."""
 OPEN = {
     # complex upstream gradients are cast to real inside (ComplexWarning): refuse or support them
-    "hcref.mixing.model.model_backward", "hcref.mixing.stack.stack_backward",
     "hcref.ode.classifier.classifier_backward",
     'hcref.hyper.coefficients.hc_dynamic_forward',
     'hcref.hyper.coefficients.mhc_dynamic_forward',
@@ -55,17 +54,6 @@ OPEN = {
     'hcref.leaky.network.sigma',
     'hcref.leaky.train.evaluate',
     'hcref.leaky.train.stationarity',
-    'hcref.mixing.diagnostics.alpha_matrix',
-    'hcref.mixing.diagnostics.jensen_check',
-    'hcref.mixing.diagnostics.state_statistics',
-    'hcref.mixing.diagnostics.support_sizes',
-    'hcref.mixing.model.init_model',
-    'hcref.mixing.model.model_forward',
-    'hcref.mixing.stack.init_stack',
-    'hcref.mixing.stack.stack_forward',
-    'hcref.mixing.stack.stack_state_gradients',
-    'hcref.mixing.train.accuracy',
-    'hcref.mixing.train.loss_and_grads',
     'hcref.ode.adjoint.continuous_adjoint',
     'hcref.ode.adjoint.discrete_adjoint',
     'hcref.ode.adjoint.ode_forward',
