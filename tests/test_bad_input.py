@@ -51,3 +51,33 @@ def test_edge_numerics():
     assert np.abs(np.linalg.norm(H_res, 2, axis=(-2, -1)) - 1).max() < 1e-11
     with pytest.raises(ValueError, match="p"):
         shc_forward(p * 10, n=4)
+
+
+def test_mixing_stack_refuses_complex_upstream_and_keeps_real_results():
+    """The stack uses relu (not analytic): a complex upstream gradient is a clear TypeError, never a
+    silent cast to real; a real one gives the same gradients as before the check."""
+    from hcref.mixing.model import init_model, model_backward, model_forward
+    from hcref.mixing.stack import init_stack, stack_backward, stack_forward, stack_state_gradients
+    rng = np.random.default_rng(0)
+    params = init_stack(rng, 3, 4, 5, window=2, mu_noise=0.3)
+    x = rng.standard_normal((6, 4))
+    _, cache = stack_forward(x, params, window=2)
+    dout = rng.standard_normal((6, 4))
+    for fn in (stack_backward, stack_state_gradients):
+        with pytest.raises(TypeError, match="dout.*relu"):
+            fn(dout + 1j, cache)
+    g = stack_backward(dout, cache)
+    np.testing.assert_array_equal(g["x"], stack_state_gradients(dout, cache)[1][0])
+    pm = init_model(rng, 5, 4, 5, 3, 3, window=2)
+    _, mc = model_forward(rng.standard_normal((4, 5)), pm, window=2)
+    with pytest.raises(TypeError, match="dlogits"):
+        model_backward(np.ones((4, 3), dtype=complex), mc)
+
+
+def test_mixing_support_sizes_wants_simplex_rows():
+    from hcref.mixing.diagnostics import support_sizes
+    assert support_sizes(np.array([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]])) == [2, 1]
+    with pytest.raises(ValueError, match="alpha"):
+        support_sizes(np.array([[0.5, 0.5, 0.5]]))
+    with pytest.raises(ValueError, match="alpha"):
+        support_sizes(np.array([[1.5, -0.5]]))

@@ -5,12 +5,21 @@ Results are host values (floats, lists, numpy arrays via :func:`hcref.backend.to
 """
 from __future__ import annotations
 
-from ..backend import get_xp, to_numpy
+from ..backend import as_float_array, check_real, get_xp, to_numpy
 from ..config import check_choice
-from .stack import StackCache, layer_weights_forward, resolve_window
+from .simplex import WEIGHT_METHODS
+from .stack import StackCache, _check_stack_cache, layer_weights_forward, resolve_window
 
 __all__ = ["state_statistics", "jensen_check", "alpha_matrix", "support_sizes", "count_paths",
            "SupportTracker"]
+
+
+def _check_nonempty_cache(cache):
+    """A StackCache with at least one sample (the statistics below average over samples)."""
+    _check_stack_cache(cache)
+    if cache.states.shape[1] < 1:
+        raise ValueError(f"cache: holds an empty batch (states of shape {tuple(cache.states.shape)}); "
+                         f"expected at least one sample")
 
 
 def state_statistics(cache: StackCache) -> dict:
@@ -20,7 +29,13 @@ def state_statistics(cache: StackCache) -> dict:
     -------
     dict with ``variance`` (L+1,) (over samples and features) and ``norm`` (L+1,) (mean over
     samples of ``||x_l[n]||``), host arrays.
+
+    Notes
+    -----
+    The note "Mathematical Derivation of mHC Stability", section 1: the dense skip lets the state
+    variance grow with depth, the simplex mixing keeps it bounded.
     """
+    _check_nonempty_cache(cache)
     xp = get_xp(cache.states)
     s = cache.states
     L1 = s.shape[0]
@@ -50,6 +65,8 @@ def jensen_check(cache: StackCache, *, rtol: float = 1e-12) -> dict:
     The note "Mathematical Derivation of mHC Stability", section 1: by Jensen's inequality (the
     triangle inequality for a convex combination), ``||sum alpha_k x_k|| <= max_k ||x_k||``.
     """
+    _check_nonempty_cache(cache)
+    check_real(rtol, "rtol", low=0.0)
     xp = get_xp(cache.states)
     norms = xp.sqrt(xp.sum(cache.states * cache.states, axis=2))      # (L+1, N)
     hn = xp.sqrt(xp.sum(cache.skips * cache.skips, axis=2))           # (L, N)
@@ -71,8 +88,33 @@ def jensen_check(cache: StackCache, *, rtol: float = 1e-12) -> dict:
 
 def alpha_matrix(params, *, window, weights: str = "projection"):
     """The mixing weights of every layer as an ``(L, H)`` host matrix (lag ``j`` in column ``j``;
-    lags beyond the available history are 0)."""
-    mu = params["mu"]
+    lags beyond the available history are 0).
+
+    Parameters
+    ----------
+    params : dict with ``mu``, array, shape (L, H)
+        The mixing logits; other entries (a stack's or a model's parameters) are not read.
+    window : int or "all"
+        The history window ``H`` (must match ``mu``'s columns).
+    weights : {"projection", "softmax"}
+
+    Returns
+    -------
+    alpha : host array, shape (L, H)
+
+    Notes
+    -----
+    The note "Mathematical Derivation of mHC Stability", sections 1 and 3: ``alpha_l = P(mu_l)``
+    on the simplex over the last ``min(l + 1, H)`` states.
+    """
+    check_choice(weights, "weights", WEIGHT_METHODS)
+    if not isinstance(params, dict):
+        raise TypeError(f"params: expected a dict of arrays, got {type(params).__name__}")
+    if "mu" not in params:
+        raise ValueError("params: missing 'mu' (the mixing logits, shape (L, H))")
+    mu = as_float_array(params["mu"], "params['mu']", ndim=2)
+    if mu.shape[0] < 1:
+        raise ValueError(f"params['mu']: expected shape (L, H) with L >= 1, got {tuple(mu.shape)}")
     H = resolve_window(window, mu.shape[0])
     if mu.shape[1] != H:
         raise ValueError(f"params['mu']: expected {H} columns for window {window!r}, got shape {tuple(mu.shape)}")
@@ -80,8 +122,31 @@ def alpha_matrix(params, *, window, weights: str = "projection"):
 
 
 def support_sizes(alpha) -> list:
-    """Number of strictly positive weights in each row of an ``(L, H)`` alpha matrix."""
-    return [int((row > 0).sum()) for row in alpha]
+    """Number of strictly positive weights in each row of an ``(L, H)`` alpha matrix.
+
+    Parameters
+    ----------
+    alpha : array, shape (L, H)
+        Mixing weights (e.g. from :func:`alpha_matrix`): every row on the probability simplex
+        (entries >= 0 summing to 1, up to round-off).
+
+    Returns
+    -------
+    list of L ints
+
+    Notes
+    -----
+    The note "Mathematical Derivation of mHC Stability", section 3: the Euclidean projection
+    onto the simplex sets weights exactly to zero, so the support ``alpha > 0`` is sparse.
+    """
+    alpha = as_float_array(alpha, "alpha", ndim=2)
+    xp = get_xp(alpha)
+    if alpha.shape[0] < 1 or alpha.shape[1] < 1:
+        raise ValueError(f"alpha: expected shape (L, H) with L, H >= 1, got {tuple(alpha.shape)}")
+    tol = float(xp.finfo(alpha.dtype).eps) ** 0.5 * alpha.shape[1]
+    if bool(xp.any(alpha < 0)) or bool(xp.any(xp.abs(xp.sum(alpha, axis=1) - 1) > tol)):
+        raise ValueError("alpha: expected rows on the probability simplex (entries >= 0 summing to 1)")
+    return [int(n) for n in to_numpy(xp.sum(alpha > 0, axis=1))]
 
 
 def count_paths(depth: int, skip: str, window=3, support=None) -> int:

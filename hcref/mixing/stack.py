@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import as_float_array, asarray, check_int, check_shape, get_xp, check_upstream
+from ..backend import (as_float_array, asarray, check_int, check_real, check_rng, check_shape, check_upstream,
+                       get_xp)
 from ..config import check_choice
 from ..blocks import init_mlp, mlp_backward, mlp_forward
 from .simplex import mixing_weights_backward, mixing_weights_forward, WEIGHT_METHODS
@@ -96,7 +97,14 @@ def init_stack(rng, depth: int, width: int, hidden: int, *, window=3, branch_sca
     ``mu`` (shape ``(L, H)``) starts at ``mu_init`` plus ``mu_noise`` times standard normal noise;
     all-equal logits give uniform weights over the available states.
     """
+    check_rng(rng)
+    depth = check_int(depth, "depth")
+    width = check_int(width, "width")
+    hidden = check_int(hidden, "hidden")
     H = resolve_window(window, depth)
+    check_real(branch_scale, "branch_scale", low=0.0)
+    check_real(mu_init, "mu_init")
+    check_real(mu_noise, "mu_noise", low=0.0)
     out_scale = branch_scale * (2.0 / hidden) ** 0.5
     layers = [init_mlp(rng, width, hidden, width, out_scale=out_scale, like=like) for _ in range(depth)]
     xp = get_xp(layers[0]["W1"]) if layers else get_xp(like) if like is not None else get_xp()
@@ -105,29 +113,61 @@ def init_stack(rng, depth: int, width: int, hidden: int, *, window=3, branch_sca
     return params
 
 
-def _validate(x, params, skip, window, weights):
+def _check_stack_params(params, skip, window, weights, *, name="params"):
+    """Validate the stack's parameters; returns ``(L, H, D)`` (layers, window, state width).
+
+    ``W1`` (L, D, K), ``b1`` (L, K), ``W2`` (L, K, D), ``b2`` (L, D), and for ``skip="simplex"``
+    ``mu`` (L, H): present, real, finite, of consistent shapes (parameters never broadcast).
+    Complex parameters are refused: every ``F_l`` uses relu, which is not analytic.
+    """
     check_choice(skip, "skip", SKIPS)
     check_choice(weights, "weights", WEIGHT_METHODS)
-    as_float_array(x, "x", ndim=2)
-    for k in _F_KEYS:
+    if not isinstance(params, dict):
+        raise TypeError(f"{name}: expected a dict of arrays, got {type(params).__name__}")
+    for k in _F_KEYS + (("mu",) if skip == "simplex" else ()):
         if k not in params:
-            raise ValueError(f"params: missing {k!r}")
-        as_float_array(params[k], f"params[{k!r}]")
-    L, D, K = params["W1"].shape if params["W1"].ndim == 3 else (None, None, None)
-    if L is None:
-        raise ValueError(f"params['W1']: expected shape (L, D, K), got {tuple(params['W1'].shape)}")
+            what = " (the mixing logits, shape (L, H))" if k == "mu" else ""
+            raise ValueError(f"{name}: missing {k!r}{what}")
+        as_float_array(params[k], f"{name}[{k!r}]")
+    W1 = params["W1"]
+    if W1.ndim != 3:
+        raise ValueError(f"{name}['W1']: expected shape (L, D, K), got {tuple(W1.shape)}")
+    L, D, K = W1.shape
     if L < 1:
-        raise ValueError("params['W1']: expected at least one layer (L >= 1), got L = 0")
-    check_shape(x, "x", (None, D))
-    check_shape(params["b1"], "params['b1']", (L, K))
-    check_shape(params["W2"], "params['W2']", (L, K, D))
-    check_shape(params["b2"], "params['b2']", (L, D))
+        raise ValueError(f"{name}['W1']: expected at least one layer (L >= 1), got L = 0")
+    if D < 1 or K < 1:
+        raise ValueError(f"{name}['W1']: expected widths D, K >= 1, got shape {tuple(W1.shape)}")
+    check_shape(params["b1"], f"{name}['b1']", (L, K))
+    check_shape(params["W2"], f"{name}['W2']", (L, K, D))
+    check_shape(params["b2"], f"{name}['b2']", (L, D))
     H = resolve_window(window, L)
     if skip == "simplex":
-        if "mu" not in params:
-            raise ValueError("params: missing 'mu' (the mixing logits, shape (L, H))")
-        as_float_array(params["mu"], "params['mu']")
-        check_shape(params["mu"], "params['mu']", (L, H))
+        check_shape(params["mu"], f"{name}['mu']", (L, H))
+    elif "mu" in params:                                # unused here; its gradient is zeros of its shape
+        as_float_array(params["mu"], f"{name}['mu']", ndim=2)
+        check_shape(params["mu"], f"{name}['mu']", (L, None))
+    return L, H, D
+
+
+def _check_stack_cache(cache, name="cache"):
+    if not isinstance(cache, StackCache):
+        raise TypeError(f"{name}: expected the StackCache of a stack_forward call, got {type(cache).__name__}")
+
+
+def _check_real_upstream(dout, cache, name, shape=None):
+    """An upstream gradient through the stack: real (relu is not analytic, so complex-step
+    differentiation does not apply), finite, of ``shape`` (default: the last state's shape)."""
+    _check_stack_cache(cache)
+    if hasattr(dout, "dtype") and dout.dtype.kind == "c":
+        raise TypeError(f"{name}: expected a real floating-point array, got dtype {dout.dtype} (the stack "
+                        f"uses relu, which is not analytic: complex-step differentiation does not apply)")
+    check_upstream(dout, cache.states.shape[1:] if shape is None else tuple(shape), name)
+
+
+def _validate(x, params, skip, window, weights):
+    as_float_array(x, "x", ndim=2)
+    L, H, D = _check_stack_params(params, skip, window, weights)
+    check_shape(x, "x", (None, D))
     return L, H
 
 
@@ -197,6 +237,12 @@ def stack_forward(x, params, *, skip: str = "simplex", window=3, weights: str = 
 def stack_state_gradients(dout, cache: StackCache):
     """Reverse sweep through the stack: parameter gradients and ``dL/dx_l`` for every state.
 
+    Parameters
+    ----------
+    dout : array, shape (N, D)
+        ``dL/dx_L``, real and finite (see :func:`stack_backward`).
+    cache : StackCache (from :func:`stack_forward`)
+
     Returns
     -------
     grads : dict
@@ -204,7 +250,7 @@ def stack_state_gradients(dout, cache: StackCache):
     dstates : array, shape (L+1, N, D)
         ``dstates[l] = dL/dx_l`` summed over every path from ``x_l`` to the output.
     """
-    check_upstream(dout, cache.states.shape[1:], 'dout')
+    _check_real_upstream(dout, cache, "dout")
     # BEGIN SOLUTION
     states = cache.states
     xp = get_xp(states)
@@ -251,14 +297,16 @@ def stack_backward(dout, cache: StackCache):
     Parameters
     ----------
     dout : array, shape (N, D)
-        ``dL/dx_L``.
+        ``dL/dx_L``, real and finite (complex is refused with a TypeError: every ``F_l`` uses
+        relu, which is not analytic, so complex-step differentiation does not apply).
+    cache : StackCache (from :func:`stack_forward`)
 
     Returns
     -------
     dict with ``x`` (N, D), ``W1``, ``b1``, ``W2``, ``b2`` and ``mu`` (zeros for the dense and
     residual skips).
     """
-    check_upstream(dout, cache.states.shape[1:], 'dout')
+    _check_real_upstream(dout, cache, "dout")
     grads, dstates = stack_state_gradients(dout, cache)
     grads["x"] = dstates[0]
     return grads

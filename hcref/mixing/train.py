@@ -10,13 +10,13 @@ from __future__ import annotations
 import dataclasses
 from typing import NamedTuple
 
-from ..backend import asarray, default_rng, get_xp, to_numpy
+from ..backend import asarray, check_int, check_labels, check_real, default_rng, get_xp, to_numpy
 from ..blocks import cross_entropy_backward, cross_entropy_forward
 from ..config import RunConfig, check_choice, run_identity
 from ..optim import Adam
 from ..training import DivergenceError, run_steps
 from .diagnostics import SupportTracker, alpha_matrix
-from .model import init_model, model_backward, model_forward
+from .model import _check_model_inputs, init_model, model_backward, model_forward
 from .simplex import WEIGHT_METHODS
 from .stack import SKIPS
 
@@ -61,6 +61,9 @@ class TrainConfig(RunConfig):
                 raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
             raise ValueError(f"steps: expected a non-negative integer, got {self.steps!r}")
+        check_real(self.lr, "lr", low=0.0, low_open=True)
+        check_real(self.mu_scale, "mu_scale", low=0.0, low_open=True)
+        check_real(self.branch_scale, "branch_scale", low=0.0)
 
 
 class TrainResult(NamedTuple):
@@ -88,7 +91,31 @@ def loss_and_grads(params, x, y, *, skip, window, weights, mu_scale: float = 1.0
     The stored ``params["mu"]`` is ``theta`` with logits ``mu = mu_scale * theta``: with Adam,
     whose steps have size about ``lr`` in every coordinate, ``mu_scale`` is the logits' own
     learning-rate multiplier.
+
+    Parameters
+    ----------
+    params : dict (see :mod:`hcref.mixing.model`), with ``mu`` holding ``theta``
+    x : array, shape (N, D_in)
+    y : integer array, shape (N,), labels in ``[0, C)``
+    skip, window, weights : see :func:`hcref.mixing.stack.stack_forward`
+    mu_scale : float > 0
+
+    Returns
+    -------
+    loss : float
+    grads : dict with the keys of ``params``
+
+    Notes
+    -----
+    Document 000 (Simplex history mixing), section 3: the chain rule through ``mu = mu_scale * theta``
+    gives ``dtheta = mu_scale * dmu``.
     """
+    mu_scale = check_real(mu_scale, "mu_scale", low=0.0, low_open=True)
+    C = _check_model_inputs(x, params, skip, window, weights)
+    if x.shape[0] < 1:
+        raise ValueError(f"x: expected at least one row (the mean loss of no samples is undefined), "
+                         f"got shape {tuple(x.shape)}")
+    check_labels(y, "y", x.shape[0], C)
     logits, cache = model_forward(x, _logits_params(params, mu_scale), skip=skip, window=window,
                                   weights=weights)
     loss, lc = cross_entropy_forward(logits, y)
@@ -100,7 +127,26 @@ def loss_and_grads(params, x, y, *, skip, window, weights, mu_scale: float = 1.0
 
 
 def accuracy(params, x, y, *, skip, window, weights, chunk: int = 512) -> float:
-    """Fraction of rows of ``x`` classified as ``y``."""
+    """Fraction of rows of ``x`` classified as ``y``.
+
+    Parameters
+    ----------
+    params : dict (see :mod:`hcref.mixing.model`)
+    x : array, shape (N, D_in), N >= 1
+    y : integer array, shape (N,), labels in ``[0, C)``
+    skip, window, weights : see :func:`hcref.mixing.stack.stack_forward`
+    chunk : int >= 1, rows per forward pass
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    C = _check_model_inputs(x, params, skip, window, weights)
+    if x.shape[0] < 1:
+        raise ValueError(f"x: expected at least one row (the accuracy of no samples is undefined), "
+                         f"got shape {tuple(x.shape)}")
+    check_labels(y, "y", x.shape[0], C)
+    chunk = check_int(chunk, "chunk")
     xp = get_xp(x)
     correct = 0
     for i in range(0, x.shape[0], chunk):
