@@ -15,9 +15,4 @@ OPEN = {
     'hcref.mixing.stack.stack_state_gradients',
     'hcref.mixing.train.accuracy',
     'hcref.mixing.train.loss_and_grads',
-    'hcref.ode.adjoint_study.flat',
-    'hcref.ode.adjoint_study.loss_value',
-    'hcref.ode.fields.field_forward',
-    'hcref.ode.spiral.spiral_data',
-    'hcref.ode.spiral.trajectory_rmse',
 }
