@@ -764,6 +764,17 @@ ACCEPTS = [
      "fingerprints any valid config; the step count is checked by the solve that uses it"),
     ("hcref.ode.energy.energy_forward", "x", {"empty"}, "an empty batch (N = 0)"),
     ("hcref.ode.energy.grad_energy", "x", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.ode.hopfield.local_field", "x", {"empty"}, "an empty batch of states (B = 0)"),
+    ("hcref.ode.hopfield.recall", "cues", {"empty"}, "an empty batch of cues (B = 0)"),
+    ("hcref.ode.hopfield.corrupt", "patterns", {"empty"}, "an empty batch of patterns gives an empty batch"),
+    ("hcref.ode.hopfield.[ch]*", "patterns", {"drop_dim"}, "one pattern as a state of shape (N,)"),
+    ("hcref.ode.hopfield.[ch]*", "patterns", {"resize"}, "any number of units N"),
+    ("hcref.ode.gradient_flow.quadratic_energy", "x", {"empty"}, "an empty batch (N = 0)"),
+    ("hcref.ode.fields.field_forward", "z", {"empty"}, "an empty batch of states (N = 0), as in odeint"),
+    ("hcref.ode.spiral.trajectory_rmse", "ts", {"list"}, "a list of times converts, as in odeint"),
+    ("hcref.ode.adjoint_study.flat", "dz0", {"resize", "empty"},
+     "flattens a gradient (N, d) of any batch and width: flat has no reference shape to compare with"),
+    ("hcref.ode.adjoint_study.flat", "dparams[[]*", _SHAPE, "flattens each parameter gradient, whatever its shape"),
     # end ode/
     # leaky/ (resize changes the last axis: N, the batch, or L for a vector of layer steps)
     ("hcref.leaky.network.leaky_forward", "x", {"resize"}, "x (d_in, N): any batch size N"),

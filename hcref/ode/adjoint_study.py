@@ -14,11 +14,11 @@ from __future__ import annotations
 import dataclasses
 import tracemalloc
 
-from ..backend import get_xp, to_numpy
+from ..backend import as_float_array, check_int, get_xp, to_numpy
 from ..config import RunConfig
 from ..gradcheck import numerical_gradient, rel_error
 from .adjoint import continuous_adjoint, discrete_adjoint
-from .integrators import odeint
+from .integrators import check_options, odeint, validate_problem
 from .options import SolverOptions, check_positive_ints
 
 __all__ = ["AdjointStudyConfig", "peak_bytes", "loss_value", "gradient_error_sweep", "memory_sweep", "reconstruction_study",
@@ -69,15 +69,35 @@ def _fixed(method, n):
 
 
 def flat(dz0, dparams):
-    """Host vector ``[dz0, dparams[k] for sorted k]`` (for one relative error over everything)."""
+    """Host vector ``[dz0, dparams[k] for sorted k]`` (for one relative error over everything).
+
+    ``dz0`` (N, d) and every ``dparams[k]`` (any shape) are finite real gradients.
+    """
+    as_float_array(dz0, "dz0", ndim=2)
+    if not isinstance(dparams, dict):
+        raise TypeError(f"dparams: expected a dict of gradient arrays, got {type(dparams).__name__}")
+    for k, v in dparams.items():
+        as_float_array(v, f"dparams[{k!r}]")
     xp = get_xp(dz0)
     return to_numpy(xp.concatenate([dz0.reshape(-1)] + [dparams[k].reshape(-1) for k in sorted(dparams)]))
 
 
 def loss_value(field, z0, ts, params, dL_dzs, method, n):
-    """``L = sum(zs * dL_dzs)`` for the solve with ``n`` fixed steps per interval."""
+    """``L = sum(zs * dL_dzs)`` for the solve with ``n`` fixed steps per interval.
+
+    ``dL_dzs`` is a finite real array of the trajectory's shape ``(len(ts), N, d)`` (z0 is (N, d)).
+    """
+    t_list = validate_problem(field, z0, ts, params)
+    as_float_array(dL_dzs, "dL_dzs", ndim=3)
+    want = (len(t_list),) + tuple(z0.shape)
+    if tuple(dL_dzs.shape) != want:
+        raise ValueError(f"dL_dzs: expected shape (len(ts), N, d) = {want} from ts and z0, "
+                         f"got {tuple(dL_dzs.shape)}")
+    n = check_int(n, "n", low=1)
+    options = _fixed(method, n)
+    check_options(options, t_list)
     xp = get_xp(z0)
-    return float(xp.sum(odeint(field, z0, ts, params, _fixed(method, n)) * dL_dzs))
+    return float(xp.sum(odeint(field, z0, ts, params, options) * dL_dzs))
 
 
 def finite_difference_gradient(field, z0, ts, params, dL_dzs, method, n, h=1e-6):

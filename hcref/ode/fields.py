@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import asarray, check_shape, check_upstream
+from ..backend import as_float_array, asarray, check_real, check_shape, check_upstream
 from ..blocks import affine_forward, affine_backward, tanh_forward, tanh_backward
 
 __all__ = ["VectorField", "LinearField", "TanhField", "field_forward", "field_backward"]
@@ -91,6 +91,8 @@ class LinearField(VectorField):
         return {"A": asarray(rng.standard_normal((d, d)) * scale / d ** 0.5, like=like)}
 
     def check_params(self, params) -> None:
+        if "A" not in params:
+            raise ValueError("params: missing key 'A'")
         check_shape(params["A"], "params['A']", (self.dim, self.dim))
 
 
@@ -165,7 +167,21 @@ def field_forward(z, params, *, field: VectorField, t: float = 0.0):
     Notes
     -----
     The right-hand side of the neural ODE ``dz/dt = f(z, t, theta)`` (document 002, section 1).
+    Fields run in real arithmetic (as :func:`hcref.ode.integrators.odeint` does): complex ``z`` or
+    parameters are refused, so gradient checks use finite differences.
     """
+    if not all(hasattr(field, a) for a in ("f", "vjp", "check_params", "dim")):
+        raise TypeError(f"field: expected a VectorField (with f, vjp, check_params and dim), "
+                        f"got {type(field).__name__}")
+    as_float_array(z, "z", ndim=2)
+    if field.dim is not None and z.shape[1] != field.dim:
+        raise ValueError(f"z: expected shape (N, {field.dim}), got {tuple(z.shape)}")
+    if not isinstance(params, dict):
+        raise TypeError(f"params: expected a dict of arrays, got {type(params).__name__}")
+    for k, v in params.items():
+        as_float_array(v, f"params[{k!r}]")
+    field.check_params(params)
+    check_real(t, "t")
     return field.f(z, t, params), FieldCache(field, z, t, params)
 
 

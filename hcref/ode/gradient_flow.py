@@ -36,6 +36,8 @@ def quadratic_energy(x, params):
     """
     as_float_array(x, "x", ndim=2)
     d = x.shape[1]
+    if not isinstance(params, dict):
+        raise TypeError(f"params: expected a dict with 'A' (d, d) and 'b' (d,), got {type(params).__name__}")
     for k, s in (("A", (d, d)), ("b", (d,))):
         if k not in params:
             raise ValueError(f"params: missing key {k!r}")
@@ -46,8 +48,14 @@ def quadratic_energy(x, params):
 
 
 def hopfield_quadratic(W):
-    """Parameters ``{"A": -2 W, "b": 0}`` giving ``E(x) = -x^T W x`` (document 002, section 2.2)."""
+    """Parameters ``{"A": -2 W, "b": 0}`` giving ``E(x) = -x^T W x`` (document 002, section 2.2).
+
+    ``W`` is a square (N, N) weight matrix with N >= 1 (``A`` must be square for :func:`quadratic_energy`).
+    """
     as_float_array(W, "W", ndim=2)
+    if W.shape[0] < 1:
+        raise ValueError(f"W: expected a square (N, N) matrix with N >= 1, got shape {tuple(W.shape)}")
+    check_shape(W, "W", (W.shape[0], W.shape[0]))
     xp = get_xp(W)
     return {"A": -2.0 * W, "b": xp.zeros(W.shape[0], dtype=W.dtype)}
 

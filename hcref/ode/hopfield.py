@@ -15,7 +15,7 @@ cannot increase, and a unit whose field vanishes holds its value).
 """
 from __future__ import annotations
 
-from ..backend import get_xp, asarray, as_float_array, check_shape
+from ..backend import get_xp, asarray, as_float_array, check_int, check_real, check_rng, check_shape
 
 __all__ = ["hebbian_weights", "hopfield_energy", "local_field", "async_update", "sync_step",
            "run_sync", "recall", "overlap", "corrupt", "capacity_curve"]
@@ -29,6 +29,17 @@ def _check_states(x, name="x", n=None):
     if n is not None and x.shape[-1] != n:
         raise ValueError(f"{name}: expected last axis of size {n} (units), got shape {tuple(x.shape)}")
     return x
+
+
+def _check_patterns(patterns, name="patterns", *, allow_empty=True):
+    """``patterns``: +-1 states (P, N) or one state (N,), with N >= 1 units (and P >= 1 unless
+    ``allow_empty``)."""
+    _check_states(patterns, name)
+    if patterns.shape[-1] < 1:
+        raise ValueError(f"{name}: expected at least one unit (last axis), got shape {tuple(patterns.shape)}")
+    if not allow_empty and patterns.size == 0:
+        raise ValueError(f"{name}: expected at least one pattern, got shape {tuple(patterns.shape)}")
+    return patterns
 
 
 def _check_weights(W, name="W"):
@@ -47,7 +58,7 @@ def hebbian_weights(patterns):
 
     Parameters
     ----------
-    patterns : array, shape (P, N), entries +-1
+    patterns : array, shape (P, N) or (N,) (one pattern), entries +-1, P >= 1, N >= 1
 
     Returns
     -------
@@ -58,7 +69,7 @@ def hebbian_weights(patterns):
     Document 002, section 2.1: Theorem 1 needs
     ``W_ab = W_ba`` and ``W_aa = 0``, which the Hebb rule with a cleared diagonal gives.
     """
-    _check_states(patterns, "patterns")
+    _check_patterns(patterns, "patterns", allow_empty=False)
     xp = get_xp(patterns)
     p = patterns.reshape(-1, patterns.shape[-1])
     n = p.shape[1]
@@ -133,8 +144,11 @@ def async_update(W, x, rng=None, *, sweeps: int = 1, order=None, record: bool = 
     """
     _check_weights(W)
     _check_states(x, "x", W.shape[0])
-    if sweeps < 0:
-        raise ValueError(f"sweeps: expected a non-negative count, got {sweeps}")
+    if rng is not None:
+        check_rng(rng, "rng")
+    check_int(sweeps, "sweeps", low=0)
+    if order is not None:
+        order = _check_order(order, W.shape[0])
     xp = get_xp(x)
     single = x.ndim == 1
     X = xp.array(x.reshape(1, -1) if single else x, copy=True)
@@ -157,6 +171,13 @@ def async_update(W, x, rng=None, *, sweeps: int = 1, order=None, record: bool = 
         E = xp.stack(energies)
         return out, (E[:, 0] if single else E)
     return out
+
+
+def _check_order(order, n):
+    """An explicit unit order: a 1-D sequence of integer unit indices in ``[0, n)``."""
+    if isinstance(order, (str, bytes)) or not hasattr(order, "__iter__") or getattr(order, "ndim", 1) != 1:
+        raise TypeError(f"order: expected a 1-D sequence of unit indices, got {type(order).__name__}")
+    return [check_int(i, "order", low=0, high=n - 1) for i in order]
 
 
 def sync_step(W, x):
@@ -189,6 +210,7 @@ def run_sync(W, x, *, max_steps: int = 1000):
     """
     _check_weights(W)
     _check_states(x, "x", W.shape[0])
+    check_int(max_steps, "max_steps", low=0)
     xp = get_xp(x)
     single = x.ndim == 1
     X = x.reshape(1, -1) if single else x
@@ -218,6 +240,9 @@ def recall(W, cues, rng=None, *, max_sweeps: int = 50):
     """
     _check_weights(W)
     _check_states(cues, "cues", W.shape[0])
+    if rng is not None:
+        check_rng(rng, "rng")
+    check_int(max_sweeps, "max_sweeps", low=0)
     xp = get_xp(cues)
     x = cues
     for s in range(1, max_sweeps + 1):
@@ -239,9 +264,9 @@ def overlap(x, patterns):
 
 def corrupt(patterns, flip_fraction: float, rng):
     """Flip a random ``flip_fraction`` of the units of each pattern (exactly round(f N) per row)."""
-    _check_states(patterns, "patterns")
-    if not 0.0 <= flip_fraction <= 1.0:
-        raise ValueError(f"flip_fraction: expected a value in [0, 1], got {flip_fraction}")
+    _check_patterns(patterns, "patterns")
+    check_real(flip_fraction, "flip_fraction", low=0.0, high=1.0)
+    check_rng(rng, "rng")
     P = patterns.reshape(-1, patterns.shape[-1])
     n = P.shape[1]
     k = int(round(flip_fraction * n))
@@ -249,6 +274,18 @@ def corrupt(patterns, flip_fraction: float, rng):
     sign = 1.0 - 2.0 * (ranks < k)                                  # -1 on k random units
     out = P * asarray(sign, like=P)
     return out.reshape(patterns.shape)
+
+
+def _check_sequence(values, name, check_one):
+    """A non-empty sequence (list, tuple or 1-D array) whose entries pass ``check_one``."""
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name}: expected a sequence, got {type(values).__name__}")
+    if getattr(values, "ndim", 1) != 1:
+        raise ValueError(f"{name}: expected a 1-D sequence, got shape {tuple(values.shape)}")
+    items = list(values)
+    if not items:
+        raise ValueError(f"{name}: expected at least one value, got an empty sequence")
+    return [check_one(v) for v in items]
 
 
 def capacity_curve(n_units, alphas, rng, *, flip_fraction: float = 0.0, max_sweeps: int = 30, like=None):
@@ -267,6 +304,11 @@ def capacity_curve(n_units, alphas, rng, *, flip_fraction: float = 0.0, max_swee
     The classical capacity of the Hebbian network is ``alpha_c ~ 0.138`` (Amit, Gutfreund,
     Sompolinsky 1985): below it the retrieved state stays close to the pattern.
     """
+    n_units = _check_sequence(n_units, "n_units", lambda v: check_int(v, "n_units", low=1))
+    alphas = _check_sequence(alphas, "alphas", lambda v: check_real(v, "alphas", low=0.0))
+    check_rng(rng, "rng")
+    check_real(flip_fraction, "flip_fraction", low=0.0, high=1.0)
+    check_int(max_sweeps, "max_sweeps", low=0)
     result = {}
     for n in n_units:
         row = []

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..backend import asarray, check_shape, get_xp
+from ..backend import as_float_array, asarray, check_int, check_real, check_shape, get_xp
 from ..config import RunConfig, check_choice, run_identity
 from ..optim import Adam
 from ..training import run_steps
 from .adjoint import continuous_adjoint, discrete_adjoint
 from .fields import TanhField, VectorField
-from .integrators import odeint
+from .integrators import odeint, validate_problem
 from .options import SolverOptions, check_positive_ints
 
 __all__ = ["SpiralField", "SpiralConfig", "spiral_data", "spiral_step_fn", "trajectory_rmse", "train_spiral"]
@@ -106,6 +106,8 @@ def spiral_data(n_points: int = 200, t_max: float = 12.0, kind: str = "linear", 
     -------
     ts : array (n_points,);  zs : array (n_points, 2)
     """
+    n_points = check_int(n_points, "n_points", low=1)
+    t_max = check_real(t_max, "t_max", low=0.0, low_open=True)
     check_choice(kind, "kind", ("linear", "cubic"))
     xp = get_xp(like) if like is not None else get_xp()
     a = 1.0 if kind == "linear" else 2.0
@@ -153,7 +155,30 @@ def spiral_step_fn(field, ts, zs, config: SpiralConfig):
 
 
 def trajectory_rmse(field, params, ts, zs, steps_per_interval: int = 1):
-    """Roll the learned field out from ``zs[0]`` over all of ``ts``; RMSE and the predicted path."""
+    """Roll the learned field out from ``zs[0]`` over all of ``ts``; RMSE and the predicted path.
+
+    Parameters
+    ----------
+    field : VectorField;  params : dict;  ts : sequence (T,) of increasing times
+    zs : array (T, d), the observed path;  steps_per_interval : int >= 1, RK4 steps between samples
+
+    Returns
+    -------
+    rmse : float;  pred : array (T, d)
+
+    Notes
+    -----
+    The rollout error on the spiral data of Chen et al. 2018 (arXiv 1806.07366, section 5).
+    """
+    as_float_array(zs, "zs", ndim=2)
+    if zs.shape[0] < 1:
+        raise ValueError(f"zs: expected at least one sample (T, d), got shape {tuple(zs.shape)}")
+    if getattr(field, "dim", None) is not None and zs.shape[1] != field.dim:
+        raise ValueError(f"zs: expected shape (T, {field.dim}) (the field's dimension), got {tuple(zs.shape)}")
+    t_list = validate_problem(field, zs[:1], ts, params)
+    if zs.shape[0] != len(t_list):
+        raise ValueError(f"zs: expected one row per time of ts ({len(t_list)}), got shape {tuple(zs.shape)}")
+    steps_per_interval = check_int(steps_per_interval, "steps_per_interval", low=1)
     xp = get_xp(zs)
     pred = odeint(field, zs[:1], ts, params, SolverOptions("rk4", steps_per_interval=steps_per_interval))[:, 0, :]
     return float(xp.sqrt(xp.mean((pred - zs) ** 2))), pred
