@@ -138,17 +138,24 @@ def write_notebooks(results, args):
     except ImportError:
         print("--notebooks needs the notebooks extra: pip install -e '.[notebooks]'", file=sys.stderr)
         return
+    # a kernel of this interpreter, whatever kernels the machine has registered
+    kernels = os.path.join(args.out, ".jupyter")
+    os.makedirs(os.path.join(kernels, "kernels", "hcref-lessons"), exist_ok=True)
+    with open(os.path.join(kernels, "kernels", "hcref-lessons", "kernel.json"), "w") as fh:
+        json.dump({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                   "display_name": "hcref lessons", "language": "python"}, fh)
+    os.environ["JUPYTER_PATH"] = kernels + os.pathsep + os.environ.get("JUPYTER_PATH", "")
     for r in results:
         path = os.path.join(args.lessons_dir, r["name"] + ".py")
         nb = jupytext.read(path)
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata["kernelspec"] = {"name": "hcref-lessons", "display_name": "hcref lessons", "language": "python"}
         out_dir = os.path.join(args.out, r["name"])
         os.makedirs(out_dir, exist_ok=True)
         env = {"HCREF_LESSON_OUT": os.path.join(out_dir, "notebook")}
         old = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         try:
-            NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": ROOT}}).execute()
+            NotebookClient(nb, timeout=1800, kernel_name="hcref-lessons", resources={"metadata": {"path": ROOT}}).execute()
             target = os.path.join(out_dir, r["name"] + ".ipynb")
             jupytext.write(nb, target, fmt="ipynb")
             print(f"notebook: {target}")

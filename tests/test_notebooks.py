@@ -1,5 +1,7 @@
 """Lessons run as notebooks too: converted with jupytext, executed with nbclient, figures inline."""
+import json
 import os
+import sys
 
 import pytest
 
@@ -12,12 +14,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.mark.parametrize("lesson", ["00_forward_backward_contract", "03_adjoint_method"])
 def test_lesson_executes_as_a_notebook_with_inline_figures(lesson, tmp_path, monkeypatch):
+    # a kernel of this very interpreter (whatever kernels the machine has registered)
+    spec = tmp_path / "jupyter" / "kernels" / "hcref-test"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "hcref test", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     monkeypatch.setenv("HCREF_LESSON_OUT", str(tmp_path / "out"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("TQDM_DISABLE", "1")
     nb = jupytext.read(os.path.join(ROOT, "lessons", lesson + ".py"))
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+    nb.metadata["kernelspec"] = {"name": "hcref-test", "display_name": "hcref test", "language": "python"}
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="hcref-test",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     errors = [o for o in outputs if o.get("output_type") == "error"]
