@@ -18,14 +18,17 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from ..backend import get_xp, asarray, to_numpy
+from ..backend import default_rng, get_xp, asarray, to_numpy
 from .cost import backward_variables
 from .hamiltonian import layer_energies, singular_values, balancedness, theorem4_identity
 from .network import sigma
 from .teacher import teacher_samples
-from .train import LeakyTrainConfig, train, evaluate
+from .layer_steps import make_steps
+from .network import init_params
+from .train import LeakyObjective, LeakyTrainConfig, make_step_fn, train, evaluate
+from ..optim import Adam
 
-__all__ = ["TeacherRun", "teacher_dataset", "teacher_task", "measure", "summarise", "path_projection", "spread",
+__all__ = ["adaptive_overhead", "TeacherRun", "teacher_dataset", "teacher_task", "measure", "summarise", "path_projection", "spread",
            "approaches", "large_singular_values"]
 
 
@@ -212,3 +215,41 @@ def large_singular_values(sv) -> int:
         raise ValueError(f"sv: expected at least two singular values, got {len(s)}")
     gaps = [a / max(b, 1e-300) for a, b in zip(s, s[1:])]
     return 1 + max(range(len(gaps)), key=gaps.__getitem__)
+
+
+def adaptive_overhead(run: TeacherRun, *, steps: int = 100, repeats: int = 5) -> dict:
+    """Extra training cost of the adaptive layer steps: CPU time of ``steps`` Adam steps with
+    ``scheme="adaptive"`` (the rule applied every ``run.adapt_every`` steps) over the same steps with
+    equidistant steps, from the same start, interleaved ``repeats`` times.
+
+    Returns ``{"overhead": median ratio - 1, "ratios": [...], "spread": (max - min) / 2 of the ratios}``.
+    The paper reports "an approx. 2% longer training time in some experiments" (section 4).
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps: expected a positive integer, got {steps!r}")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats: expected a positive integer, got {repeats!r}")
+    data = teacher_dataset(run)
+    x = asarray(data.x_train.T.copy(), dtype=run.dtype)
+    y = asarray(data.y_train.T.copy(), dtype=run.dtype)
+    start = init_params(default_rng(run.seed), x.shape[0], y.shape[0], run.w, run.L, scale=run.init_scale,
+                        like=x, dtype=run.dtype)
+    objective = LeakyObjective(x, y, L_tilde=run.L_tilde, lam=run.lam)
+
+    def cpu_seconds(scheme):
+        params = dict(start, rho=asarray(make_steps("equidistant", run.L, run.L_tilde, like=x), like=x))
+        step_fn = make_step_fn(objective, scheme=scheme, adapt_every=run.adapt_every, adapt_mix=run.adapt_mix)
+        opt = Adam(lr=run.lr_adam)
+        t0 = time.process_time()
+        for k in range(steps):
+            grads, _ = step_fn(params, None, k)
+            params = opt.step(params, grads)
+        return time.process_time() - t0
+
+    ratios = []
+    for _ in range(repeats):
+        equidistant = cpu_seconds("equidistant")
+        ratios.append(cpu_seconds("adaptive") / equidistant)
+    ratios.sort()
+    return {"overhead": ratios[len(ratios) // 2] - 1.0, "ratios": ratios, "spread": (ratios[-1] - ratios[0]) / 2}
+

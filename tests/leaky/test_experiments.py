@@ -94,3 +94,15 @@ def test_large_singular_values():
     assert large_singular_values([1.0, 0.9, 0.8, 0.01]) == 3
     with pytest.raises(ValueError, match="sv"):
         large_singular_values([1.0])
+
+
+def test_adaptive_overhead_measures_both_schemes_and_checks_arguments():
+    from hcref.leaky.experiments import TeacherRun, adaptive_overhead
+    run = TeacherRun(teacher=(4, 2, 4), n_samples=20, w=8, L=4, L_tilde=2.0, adapt_every=2)
+    r = adaptive_overhead(run, steps=4, repeats=3)
+    assert len(r["ratios"]) == 3 and all(q > 0 for q in r["ratios"])
+    assert r["overhead"] == r["ratios"][1] - 1.0 and r["spread"] >= 0
+    with pytest.raises(ValueError, match="steps"):
+        adaptive_overhead(run, steps=0)
+    with pytest.raises(ValueError, match="repeats"):
+        adaptive_overhead(run, repeats=1.5)
