@@ -10,7 +10,7 @@ from ..reference import register_mechanism, register_case
 from .cost import cost_backward, cost_backward_with_B, cost_forward
 from .hamiltonian import hamiltonian, cost_of_identity
 from .layer_steps import adaptive_update, irregular
-from .network import backward_recursion, leaky_backward, leaky_forward
+from .network import backward_recursion, leaky_backward, leaky_forward, sigma
 
 _NET_KEYS = ("W", "U_in", "U_out")
 
@@ -30,7 +30,8 @@ def _cost(config, inputs, dout):
 def _drho_of_sum(net, G, L_tilde):
     """``d/drho_l`` of a scalar whose adjoints of ``A_l`` are ``G[l]`` (L+1, w, N), through the recursion
     ``A_l = (1 - rho_l L~) A_(l-1) + rho_l W_l sigma(A_(l-1))``: ``<G_l, W_l sigma(A_(l-1)) - L~ A_(l-1)>``."""
-    dA_drho = np.einsum("lij,ljn->lin", net.W, net.S) - L_tilde * net.A[:-1]
+    S = np.stack([sigma(A) for A in net.A[:-1]])                      # sigma(A_(l-1)), (L, w+1, N)
+    dA_drho = np.einsum("lij,ljn->lin", net.W, S) - L_tilde * net.A[:-1]
     return np.einsum("lin,lin->l", G[1:], dA_drho)
 
 
