@@ -160,6 +160,9 @@ def lesson_config(lesson_file: str, argv=None, **overrides) -> dict:
                    help="array backend (default: $HCREF_BACKEND, else numpy)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random stream of the lesson")
     p.add_argument("--mnist", default=None, metavar="DIR", help="folder with the four MNIST IDX files")
+    p.add_argument("--dtype", default="float64", choices=["float64", "float32"],
+                   help="floating-point type of the training runs (float32 only where the lesson says its "
+                        "verdicts tolerate it)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="run the lesson's sweeps as tasks on a local dask cluster of N single-threaded workers")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -263,14 +266,20 @@ def _limit_blas_threads():
     return threadpool_limits(limits=int(n), user_api="blas")
 
 
-def run_lesson(main, lesson_file: str, argv=None) -> dict:
+def run_lesson(main, lesson_file: str, argv=None, *, dtypes=("float64",)) -> dict:
     """Command-line entry of a lesson: parse, set the backend, run, write and print metrics.
+
+    ``dtypes`` are the ``--dtype`` values the lesson supports (a lesson whose verdicts would not survive
+    float32 refuses it in one line).
 
     User-facing stops are one line, not a traceback: Ctrl-C (where it stopped and how to resume),
     an unavailable backend, an unimplemented assignment function.
     """
     from .training import RunInterrupted  # noqa: PLC0415
     cfg = lesson_config(lesson_file, argv)
+    if cfg["dtype"] not in dtypes:
+        raise SystemExit(f"{cfg['name']}: --dtype {cfg['dtype']} is not supported by this lesson "
+                         f"(supported: {', '.join(dtypes)})")
     try:
         set_backend(cfg["backend"])
     except (ImportError, RuntimeError) as exc:

@@ -90,3 +90,13 @@ def test_only_selects_lessons_and_reports_none(tmp_path, capsys):
     (lessons / "90_good.py").write_text(GOOD)
     assert run_lessons.main(["--out", str(tmp_path / "out"), "--lessons-dir", str(lessons), "--only", "77"]) == 2
     assert "no lessons found" in capsys.readouterr().err
+
+
+def test_a_lesson_refuses_a_dtype_it_does_not_support(tmp_path):
+    lesson = tmp_path / "90_good.py"
+    lesson.write_text(GOOD)
+    import subprocess
+    proc = subprocess.run([sys.executable, str(lesson), "--dtype", "float32", "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert proc.returncode != 0 and "--dtype float32 is not supported" in proc.stderr
+    assert "Traceback" not in proc.stderr
