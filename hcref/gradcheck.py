@@ -132,7 +132,7 @@ def _random_like(out, rng):
 
 def check_gradients(forward: Callable, backward: Callable, inputs: Mapping, params: Mapping | None = None,
                     *, config: Mapping | None = None, h: float = 1e-6, seed: int = 0,
-                    grad_names: Mapping[str, str] | None = None) -> dict[str, float]:
+                    grad_names: Mapping[str, str] | None = None, order: int = 2) -> dict[str, float]:
     """Check every input and parameter array of a forward/backward pair by central differences.
 
     Parameters
@@ -152,6 +152,8 @@ def check_gradients(forward: Callable, backward: Callable, inputs: Mapping, para
         Every array here is checked, entry by entry.
     config : dict, optional
         Keyword arguments passed to ``forward`` unchanged (not differentiated).
+    h, order : the difference step and the stencil of :func:`numerical_gradient` (2: three points,
+        4: five points, for gradients too small for the three-point stencil's round-off floor).
 
     Returns
     -------
@@ -188,7 +190,7 @@ def check_gradients(forward: Callable, backward: Callable, inputs: Mapping, para
 
         def f_in(v, name=name):
             return scalar({**inputs, name: v}, params)
-        errors[name] = rel_error(to_numpy(grads[key]), to_numpy(numerical_gradient(f_in, arr, h)))
+        errors[name] = rel_error(to_numpy(grads[key]), to_numpy(numerical_gradient(f_in, arr, h, order=order)))
     for name, arr in (params or {}).items():
         key = grad_names.get(name, name)
         if key not in grads:
@@ -196,5 +198,5 @@ def check_gradients(forward: Callable, backward: Callable, inputs: Mapping, para
 
         def f_par(v, name=name):
             return scalar(inputs, {**params, name: v})
-        errors[name] = rel_error(to_numpy(grads[key]), to_numpy(numerical_gradient(f_par, arr, h)))
+        errors[name] = rel_error(to_numpy(grads[key]), to_numpy(numerical_gradient(f_par, arr, h, order=order)))
     return errors
