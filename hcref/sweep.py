@@ -3,8 +3,7 @@
 A sweep is a list of run configs (:class:`hcref.config.RunConfig`) and one *task function*, a pure
 function of its config::
 
-    def fig1_task(config, *, checkpoint=None) -> dict:     # module-level (a lesson file is fine: its
-                                                           # module is shipped to the workers by value)
+    def fig1_task(config, *, checkpoint=None) -> dict:     # module-level, importable by the workers
         result = train(data, config, checkpoint=checkpoint)
         return {"H": ..., "coi": ...}                      # a small JSON-able dict
 
@@ -28,7 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 from typing import Callable, Sequence
 
@@ -132,29 +130,11 @@ def run_sweep(task_fn: Callable, configs: Sequence, *, out_dir: str | None = Non
     return results
 
 
-def _pickle_task_module_by_value(task_fn) -> None:
-    """Let workers run task functions defined in a lesson file or a test module.
-
-    Such a module is not importable on a worker (``lessons/`` is not a package), so cloudpickle is told to
-    ship it by value; functions of installed packages (``hcref.*``) travel by reference as usual.
-    """
-    name = getattr(task_fn, "__module__", None) or "__main__"
-    module = sys.modules.get(name)
-    if module is None or name == "__main__" or name.split(".")[0] in ("hcref",):
-        return
-    try:
-        import cloudpickle  # noqa: PLC0415  (a dependency of distributed)
-        cloudpickle.register_pickle_by_value(module)
-    except (ImportError, ValueError):  # pragma: no cover - then the module must be importable on workers
-        pass
-
-
 def _run_distributed(task_fn, configs, paths, todo, finish, workers, scheduler, blas_threads, bar):
     try:
         from distributed import Client, LocalCluster, as_completed  # noqa: PLC0415
     except ImportError as exc:  # pragma: no cover - dask is a dependency
         raise ImportError("sweeps on workers need dask.distributed: pip install 'dask[distributed]'") from exc
-    _pickle_task_module_by_value(task_fn)
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
