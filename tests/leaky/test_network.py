@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from hcref.gradcheck import check_gradients
-from hcref.leaky.cost import backward_variables, cost_backward, cost_forward
+from hcref.leaky.cost import backward_variables, cost_backward, cost_backward_with_B, cost_forward
 from hcref.leaky.network import init_params, leaky_backward, leaky_forward, sigma
 from hcref.leaky.layer_steps import equidistant, irregular, adaptive_update
 
@@ -65,6 +65,18 @@ def test_backward_variables_are_minus_cost_gradient_over_lambda(rng):
     _, c = cost_forward(x, y, p, rho=rho, L_tilde=Lt, lam=lam)
     g = cost_backward(1.0, c)
     np.testing.assert_allclose(g["x"], -lam * p["U_in"].T @ B[0], rtol=1e-10, atol=1e-14)
+
+
+def test_cost_backward_with_B_returns_the_checked_gradients(rng):
+    """The variant that also keeps B returns exactly cost_backward's (finite-difference checked) gradients."""
+    p, x, y = _setup(rng, L=3)
+    _, c = cost_forward(x, y, p, rho=np.full(3, 1 / 3), L_tilde=1.5, lam=0.05)
+    plain = cost_backward(0.7, c)
+    with_B, B = cost_backward_with_B(0.7, c)
+    assert set(plain) == set(with_B) and B.shape == (4, 5, 6)
+    for k in plain:
+        np.testing.assert_array_equal(plain[k], with_B[k])
+    assert cost_backward_with_B(0.7, c, keep_B=False)[1] is None
 
 
 def test_weight_gradient_vanishes_iff_W_equals_Ltilde_B_sigmaT(rng):
