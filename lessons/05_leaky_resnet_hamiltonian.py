@@ -158,12 +158,16 @@ def plot_layers(cfg, claims, results, L_tildes, k_star):
                           "-2H/L~ across layers marks a critical point; the kinetic energy is small in the middle.")
 
 
+def figure1_configs(base, L_tildes):
+    """One run per L~, with at least 4 L~ layers (scripts/leaky_figure1.py runs a chosen few of them)."""
+    return [base.replace(L_tilde=t, L=max(base.L, int(np.ceil(4 * t)))) for t in L_tildes]
+
+
 def section_figure1(cfg, claims, s):
     """Train the L~ sweep, draw Figure 1 and record its claims; returns the per-level tables."""
     base, L_tildes = s["fig1"], s["L_tildes"]
     k_star = base.k_star
-    configs = [base.replace(L_tilde=t, L=max(base.L, int(np.ceil(4 * t)))) for t in L_tildes]      # L >= 4 L~
-    results = sweep(cfg, configs, "fig1", "Figure 1 (L~ sweep)")
+    results = sweep(cfg, figure1_configs(base, L_tildes), "fig1", "Figure 1 (L~ sweep)")
     tables = {lev: level_table(results, L_tildes, lev) for lev in ("first", "final")}
     plot_figure1(cfg, claims, tables, k_star)
     plot_layers(cfg, claims, results, L_tildes, k_star)
