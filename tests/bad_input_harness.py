@@ -725,6 +725,8 @@ ACCEPTS = [
     ("hcref.ff.theorems.*", "*W*", {"resize"}, "the layer width n is W's second axis: any width"),
     ("hcref.ff.theorems.*", "x*", {"empty"}, "an empty batch gives empty per-sample terms"),
     ("hcref.ff.network.length_normalise", "x", _SHAPE, "per row along the last axis: any batch shape, any width"),
+    ("hcref.ff.network.ff_layer_[fg]*", "params?'[Wb][1-9]'?", "*",
+     "called with l = 0: only layer l's parameters are read (and validated); the others cannot change the result"),
     ("hcref.ff.network.ff_layer_loss", "G_*", {"resize"}, "positive and negative batches may differ in size"),
     ("hcref.ff.network.embed_labels", "x", {"resize"}, "any width D >= n_classes"),
     ("hcref.ff.network.make_positive_negative", "x", {"resize"}, "any width D >= n_classes"),

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..backend import as_float_array, asarray, check_int, check_real, check_rng, get_xp, to_numpy
-from ..blocks import (affine_forward, affine_param_backward, relu_forward, relu_backward,
+from ..blocks import (AffineCache, affine_param_backward, relu_forward, relu_backward,
                       rmsnorm_forward, sigmoid_forward, init_affine)
 
 __all__ = ["init_ff_network", "n_layers", "check_params", "length_normalise", "ff_layer_forward", "softplus",
@@ -86,10 +86,24 @@ class FFLayerCache(NamedTuple):
     act: object
 
 
+def _check_layer(params, l):
+    """Layer ``l``'s parameters only (the others are not read): ``l`` a layer index, ``W{l}``
+    (D_l, D_{l+1}) and ``b{l}`` (D_{l+1},) float and finite. Errors name the key."""
+    if not isinstance(params, dict):
+        raise TypeError(f"params: expected a dict of arrays, got {type(params).__name__}")
+    check_int(l, "l", low=0, high=_count_layers(params) - 1)
+    W_key, b_key = f"W{l}", f"b{l}"
+    if b_key not in params:
+        raise ValueError(f"params: missing key {b_key!r}")
+    W = as_float_array(params[W_key], f"params[{W_key!r}]", ndim=2)
+    b = as_float_array(params[b_key], f"params[{b_key!r}]", ndim=1)
+    if b.shape != (W.shape[1],):
+        raise ValueError(f"params[{b_key!r}]: expected shape ({W.shape[1]},), got {tuple(b.shape)}")
+
+
 def _check_layer_input(params, l, x, name):
-    """params valid, ``l`` a layer index, ``x`` a finite float batch (N, D_l) (N >= 1 unless allowed)."""
-    L = check_params(params)
-    check_int(l, "l", low=0, high=L - 1)
+    """Layer ``l`` valid (:func:`_check_layer`) and ``x`` a finite float batch (N, D_l)."""
+    _check_layer(params, l)
     as_float_array(x, name, ndim=2)
     D = params[f"W{l}"].shape[0]
     if x.shape[1] != D:
@@ -104,6 +118,7 @@ def ff_layer_forward(x, params, l: int):
     Parameters
     ----------
     x : array, shape (N, D_l); params : dict with ``W{l}`` (D_l, D_{l+1}), ``b{l}`` (D_{l+1},); l : int
+        (only layer ``l``'s parameters are read and validated)
 
     Notes
     -----
@@ -111,10 +126,16 @@ def ff_layer_forward(x, params, l: int):
     single-layer form ``h = relu(W x)`` is eq. (1) of Yang 2023 (FF sparsity theory).
     """
     _check_layer_input(params, l, x, "x")
+    return _layer_forward(x, params, l)
+
+
+def _layer_forward(x, params, l):
+    """:func:`ff_layer_forward` on validated arguments (callers validate once, not once per layer)."""
     u = length_normalise(x)
-    z, ca = affine_forward(u, {"W": params[f"W{l}"], "b": params[f"b{l}"]})
+    W = params[f"W{l}"]
+    z = u @ W + params[f"b{l}"]                                    # the affine map of hcref.blocks
     h, cr = relu_forward(z)
-    return h, FFLayerCache(ca, cr)
+    return h, FFLayerCache(AffineCache(u, W), cr)
 
 
 def softplus(z):
@@ -159,12 +180,20 @@ def ff_layer_grads(params, l: int, x_pos, x_neg, *, theta: float):
     """
     check_real(theta, "theta")
     _check_layer_input(params, l, x_pos, "x_pos")
-    _check_layer_input(params, l, x_neg, "x_neg")
+    as_float_array(x_neg, "x_neg", ndim=2)
+    if x_neg.shape[1] != x_pos.shape[1]:
+        raise ValueError(f"x_neg: expected shape (N, {x_pos.shape[1]}) (the rows of params['W{l}']), "
+                         f"got {tuple(x_neg.shape)}")
     _check_nonempty(x_pos, x_neg)
+    return _layer_grads(params, l, x_pos, x_neg, theta)
+
+
+def _layer_grads(params, l, x_pos, x_neg, theta):
+    """:func:`ff_layer_grads` on validated arguments."""
     xp = get_xp(x_pos)
     Np = x_pos.shape[0]
     # both batches in one (N + N', D_l) product; rows are normalised one by one, so stacking changes nothing
-    h, cache = ff_layer_forward(xp.concatenate([x_pos, x_neg]), params, l)
+    h, cache = _layer_forward(xp.concatenate([x_pos, x_neg]), params, l)
     G = xp.sum(h * h, axis=1)                                      # G = sum h^2, per sample
     loss, dG_pos, dG_neg = ff_layer_loss(G[:Np], G[Np:], theta)
     dz = relu_backward(2.0 * xp.concatenate([dG_pos, dG_neg])[:, None] * h, cache.act)["x"]   # h = relu(z)
@@ -228,7 +257,7 @@ def ff_network_grads(params, x_pos, x_neg, *, theta: float):
     xp = get_xp(x_pos)
     grads, metrics, total = {}, {}, 0.0
     for l in range(n_layers(params)):
-        loss, g, x_pos, x_neg, Gp, Gn = ff_layer_grads(params, l, x_pos, x_neg, theta=theta)
+        loss, g, x_pos, x_neg, Gp, Gn = _layer_grads(params, l, x_pos, x_neg, theta)
         grads.update(g)
         total += loss
         metrics[f"loss{l}"] = loss
@@ -249,19 +278,25 @@ def ff_layer_update(params, l: int, x_pos, x_neg, optimizer, *, theta: float):
     if not callable(getattr(optimizer, "step", None)):
         raise TypeError(f"optimizer: expected an optimiser with a step(params, grads) method, got {optimizer!r}")
     for j in range(l):
-        x_pos, _ = ff_layer_forward(x_pos, params, j)
-        x_neg, _ = ff_layer_forward(x_neg, params, j)
-    loss, g, *_ = ff_layer_grads(params, l, x_pos, x_neg, theta=theta)
+        x_pos, _ = _layer_forward(x_pos, params, j)
+        x_neg, _ = _layer_forward(x_neg, params, j)
+    loss, g, *_ = _layer_grads(params, l, x_pos, x_neg, theta)
     mine = {k: params[k] for k in g}
     return {**params, **optimizer.step(mine, g)}, loss
 
 
 def ff_hidden(params, x):
     """Hidden activations of every layer for the network input ``x``: list of (N, D_{l+1})."""
+    check_params(params)
     _check_layer_input(params, 0, x, "x")
+    return _hidden(params, x)
+
+
+def _hidden(params, x):
+    """:func:`ff_hidden` on validated arguments."""
     out = []
-    for l in range(n_layers(params)):
-        x, _ = ff_layer_forward(x, params, l)
+    for l in range(_count_layers(params)):
+        x, _ = _layer_forward(x, params, l)
         out.append(x)
     return out
 
@@ -284,7 +319,7 @@ def label_goodness(params, x, *, n_classes: int = 10, label_value: float = 1.0, 
     cols = []
     for c in range(n_classes):
         labels = xp.full(x.shape[0], c, dtype="int64")
-        hs = ff_hidden(params, embed_labels(x, labels, n_classes, label_value))
+        hs = _hidden(params, embed_labels(x, labels, n_classes, label_value))
         cols.append(sum(xp.sum(h * h, axis=1) for h in hs[first:]))
     return xp.stack(cols, axis=1)
 

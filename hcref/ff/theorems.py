@@ -21,7 +21,8 @@ Pairwise terms by matrix products (ReLU outputs are non-negative; ``h_i`` vanish
     ||h_k * m_i||_2^2                    = m_i . h_k^2      -> M_i @ (H_k^2)^T
     ||h_k * m_i||_2 cos(h_i, h_k * m_i)  = h_i . h_k / ||h_i||_2  -> (H_i @ H_k^T) / ||h_i||
 
-so memory is O(N_i N_k), never N x N x n. Silent samples (``h_i = 0``) have ``A = B = 0``: the
+(:func:`pairwise_terms` returns these (N_i, N_k) matrices). The per-sample sums ``A, B`` need only
+``sum_k cos(x_k, x_i) h_k``, an (N_i, n) matrix made without any N_i x N_k one (:func:`batch_sums`). Silent samples (``h_i = 0``) have ``A = B = 0``: the
 theory predicts no change; they are flagged and left out of agreement rates.
 """
 from __future__ import annotations
@@ -92,16 +93,16 @@ def pairwise_terms(h_i, h_k, x_i, x_k, *, use_cosine: bool = True) -> dict:
     # END SOLUTION
 
 
-def _sums(h_i, h_k, C):
-    """``(A, B)`` of eq. (6)/(8) from ``C[i, k] = cos(x_k, x_i)``; ``h_k is h_i`` makes ``h_i h_i^T``
-    a symmetric product (BLAS ``syrk``)."""
+def _sums(h_i, Q):
+    """``(A, B)`` of eq. (6)/(8) from ``Q[i] = sum_k cos(x_k, x_i) h_k`` (shape (N_i, n)):
+    ``A_i = sum_k (m_i . h_k) cos(x_k, x_i) = m_i . Q_i`` and
+    ``B_i = sum_k (h_i . h_k) cos(x_k, x_i) / ||h_i|| = h_i . Q_i / ||h_i||``."""
     # BEGIN SOLUTION
     xp = get_xp(h_i)
     M = (h_i > 0).astype(h_i.dtype)
     _, n_i = l1_l2(h_i)
-    # sum_k P[i, k] C[i, k] by einsum: no (N_i, N_k) temporary for the elementwise product
-    A = xp.einsum("ik,ik->i", M @ h_k.T, C)                               # ||h_k * m_i||_1 = m_i . h_k
-    B = xp.einsum("ik,ik->i", h_i @ h_k.T, C) / xp.where(n_i > 0, n_i, 1.0)   # h_i . h_k / ||h_i||
+    A = xp.einsum("ij,ij->i", M, Q)                                       # ||h_k * m_i||_1 = m_i . h_k
+    B = xp.einsum("ij,ij->i", h_i, Q) / xp.where(n_i > 0, n_i, 1.0)       # h_i . h_k / ||h_i||
     return A, B
     # END SOLUTION
 
@@ -116,15 +117,16 @@ def batch_sums(h_i, h_k, x_i, x_k, *, use_cosine: bool = True):
 
     Notes
     -----
-    Yang 2023 (FF sparsity theory), eq. (6) and (8), by the matrix products of the module notes.
-    When ``x_k is x_i`` (a batch against itself) the unit rows are made once and ``U @ U^T`` is a
-    symmetric product (BLAS ``syrk``, half the work of a general one); likewise ``h_i @ h_k^T``.
+    Yang 2023 (FF sparsity theory), eq. (6) and (8). With unit rows ``U`` (``cos(x_k, x_i) =
+    u_i . u_k``) the batch enters only through ``sum_k cos(x_k, x_i) h_k = (U_i (U_k^T H_k))_i``:
+    an (m, n) product, then an (N_i, n) one, instead of the (N_i, N_k) cosine matrix; the cost is
+    ``2 (N_i + N_k) m n`` instead of ``N_i N_k (m + 2n)`` operations and memory is O(N (m + n)).
     """
     _check_pairs(h_i, h_k, x_i, x_k)
     # BEGIN SOLUTION
     U_i = _unit_rows(x_i, use_cosine)
     U_k = U_i if x_k is x_i else _unit_rows(x_k, use_cosine)
-    return _sums(h_i, h_k, U_i @ U_k.T)                                   # C = cos(x_k, x_i)
+    return _sums(h_i, U_i @ (U_k.T @ h_k))                               # Q = C H_k = U_i (U_k^T H_k)
     # END SOLUTION
 
 
@@ -188,13 +190,10 @@ def theorem2_terms(params, x_pos, x_neg, *, use_cosine: bool = True):
     _check_x(x_pos, "x_pos")
     _check_x(x_neg, "x_neg", x_pos.shape[1])
     h = {"+": layer_forward(x_pos, params)[0], "-": layer_forward(x_neg, params)[0]}
-    U = {"+": _unit_rows(x_pos, use_cosine), "-": _unit_rows(x_neg, use_cosine)}   # made once, used 4 times
-    out = []
-    for i in ("+", "-"):
-        Ap, Bp = _sums(h[i], h["+"], U[i] @ U["+"].T)          # U_i U_i^T is a symmetric product
-        An, Bn = _sums(h[i], h["-"], U[i] @ U["-"].T)
-        out.append(_assemble(h[i], Ap - An, Bp - Bn, theorem=2))
-    return tuple(out)
+    U = {"+": _unit_rows(x_pos, use_cosine), "-": _unit_rows(x_neg, use_cosine)}
+    # A+ - A- and B+ - B- are linear in Q = sum_k+ cos h_k - sum_k- cos h_k = U_i S (see batch_sums)
+    S = U["+"].T @ h["+"] - U["-"].T @ h["-"]                       # (m, n)
+    return tuple(_assemble(h[i], *_sums(h[i], U[i] @ S), theorem=2) for i in ("+", "-"))
 
 
 def sparsity_change(params_before, params_after, x):

@@ -71,7 +71,7 @@ def _theorem_problem(size, N=None):
     return W, x[:len(x) // 2], x[len(x) // 2:]
 
 
-def build_theorems(size, dtype, torch):
+def build_theorems(size, dtype, torch, factorised=False):
     W_np, xp_np, xn_np = _theorem_problem(size)
     params = {"W": asarray(W_np, dtype=dtype)}
     x_pos, x_neg = asarray(xp_np, dtype=dtype), asarray(xn_np, dtype=dtype)
@@ -94,6 +94,15 @@ def build_theorems(size, dtype, torch):
         M = (h_i > 0).to(tdt)
         n_i = torch.linalg.norm(h_i, dim=1)
         return ((M @ h_k.T) * C).sum(1), ((h_i @ h_k.T) * C).sum(1) / torch.where(n_i > 0, n_i, 1.0)
+
+    def sums_factorised(h_i, h_k, x_i, x_k):                       # the same sums via Q = U_i (U_k^T H_k)
+        Q = unit(x_i) @ (unit(x_k).T @ h_k)
+        M = (h_i > 0).to(tdt)
+        n_i = torch.linalg.norm(h_i, dim=1)
+        return (M * Q).sum(1), (h_i * Q).sum(1) / torch.where(n_i > 0, n_i, 1.0)
+
+    if factorised:
+        sums = sums_factorised                                         # noqa: F811
 
     def torch_run():
         with torch.no_grad():
@@ -131,7 +140,11 @@ def cases():
                         fl, (N, w, w), note=f"{m} -> {s['layers']} x {w}, batch {N} pos + {N} neg, layer {LAYER}"))
     for size, s in THM.items():
         N, m, n = s["N"], s["m"], s["n"]
-        fl = 2 * 2 * N * m * n + 5 * 2 * N * N * (m + 2 * n)       # h; cosine and M/h products of 5 batch sums
+        fl = 2 * N * m * n * (3 + 6)      # 3 layer forwards; 3 U^T H and 3 U Q products (hcref's form)
         out.append(Case("004", "Theorem 1/2 terms", size, lambda dt, tr, size=size: build_theorems(size, dt, tr),
-                        fl, (N, m, N), note=f"m={m}, n={n}, N={N} positives + {N} negatives"))
+                        fl, (N, m, n), note=f"m={m}, n={n}, N={N} positives + {N} negatives; PyTorch as eq. (6)/(8) "
+                                            "read: the (N, N) cosine matrix"))
+        out.append(Case("004", "Theorem 1/2 terms, PyTorch factorised too", size,
+                        lambda dt, tr, size=size: build_theorems(size, dt, tr, factorised=True),
+                        fl, (N, m, n), note="PyTorch with hcref's factorisation U_i (U_k^T H_k)"))
     return out
