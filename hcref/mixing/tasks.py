@@ -175,7 +175,7 @@ def train_task(data, config: TrainTaskConfig, *, checkpoint: str | None = None) 
     jensen = None
     if tc.skip == "simplex" and tc.weights == "projection":
         _, mc = model_forward(asarray(data.x_test), r.params, skip="simplex", window=tc.window, weights="projection")
-        jensen = jensen_check(mc.c_stack)
+        jensen = {k: v for k, v in jensen_check(mc.c_stack).items() if k in ("violations", "checks", "max_ratio")}
     return {"train_acc": r.train_acc, "test_acc": r.test_acc, "diverged": r.diverged, "came_back": r.came_back,
             "support": r.support, "snapshots": [[int(s), to_numpy(a).tolist()] for s, a in r.snapshots],
             "jensen": jensen}
