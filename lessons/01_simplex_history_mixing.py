@@ -111,7 +111,8 @@ def mean_se(values):
 # %% [markdown]
 # The run's settings. In a notebook these are the defaults (quick mode, figures in
 # `out/01_simplex_history_mixing`, seed 0): edit them here and re-run the cells below.
-# As a script, the command line sets them.
+# As a script, the command line sets them. Each study's runs (scale x seed, kind x seed) are independent
+# tasks (`hcref.sweep.run_sweep`): `--workers N` spreads them over N processes, with the same numbers.
 
 # %%
 cfg = lesson_config(f"lessons/{NAME}.py", argv=[])      # e.g. cfg["seed"] = 1, cfg["full"] = True

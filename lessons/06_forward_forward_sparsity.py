@@ -138,7 +138,9 @@ def sweep(cfg, task_fn, make_config, values, part, desc):
 # ## Run configuration
 # Quick mode (the default here) finishes in about a minute; edit `cfg` (e.g. `cfg["full"] = True`,
 # `cfg["mnist"] = "path/to/mnist"`) before running the cells below. Run as a script, the same file
-# takes `--full`, `--out DIR`, `--seed N`, `--mnist DIR`.
+# takes `--full`, `--out DIR`, `--seed N`, `--mnist DIR`. The loops over initialisations, batch sizes and
+# network seeds are independent tasks (`hcref.sweep.run_sweep`): `--workers N` spreads them over N processes,
+# with the same numbers.
 
 # %%
 LESSON_FILE = globals().get("__file__", "lessons/06_forward_forward_sparsity.py")
