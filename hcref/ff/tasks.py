@@ -92,9 +92,10 @@ class NetworkPairConfig(RunConfig):
 
     def validate(self):
         for name, kind in (("ff", FFNetworkConfig), ("bp", BPNetworkConfig)):
-            if not isinstance(getattr(self, name), dict):
-                raise TypeError(f"{name}: expected a {kind.__name__} as a dict, got {type(getattr(self, name)).__name__}")
-            kind.from_dict(getattr(self, name))
+            value = getattr(self, name)
+            if not isinstance(value, dict):
+                raise TypeError(f"{name}: expected a {kind.__name__} as a dict, got {type(value).__name__}")
+            kind.from_dict(value)
         _check_data(self)
 
     def __hash__(self):
@@ -102,7 +103,9 @@ class NetworkPairConfig(RunConfig):
 
 
 def _part(checkpoint, name):
-    return None if checkpoint is None else f"{checkpoint[:-4] if checkpoint.endswith('.npz') else checkpoint}_{name}.npz"
+    if checkpoint is None:
+        return None
+    return f"{checkpoint[:-4] if checkpoint.endswith('.npz') else checkpoint}_{name}.npz"
 
 
 def network_pair_task(data, config: NetworkPairConfig, *, checkpoint: str | None = None) -> dict:

@@ -1,7 +1,6 @@
 """Lesson 01's sweep tasks: each equals the loop it replaces (same stream, same numbers) and is JSON-able."""
 import json
 
-import numpy as np
 import pytest
 
 from hcref.backend import default_rng
