@@ -33,7 +33,7 @@ from typing import Callable, Sequence
 from .config import RunConfig, run_identity
 from .training import progress
 
-__all__ = ["run_sweep", "task_name"]
+__all__ = ["run_sweep", "task_name", "DataTask"]
 
 
 def task_name(task_fn: Callable, config) -> str:
@@ -157,3 +157,30 @@ def _run_distributed(task_fn, configs, paths, todo, finish, workers, scheduler, 
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+class DataTask:
+    """A sweep task that trains on loaded data: ``task_fn(load_data(**config.data), config, checkpoint=...)``.
+
+    The loader's keyword arguments are the config's field ``data`` (a dict), so a task's identity (its
+    stored result's name, its checkpoint's tag) covers which data it uses, and a worker loads the data
+    itself instead of receiving arrays. The loader is passed in (library packages never load data):
+    e.g. ``DataTask(train_task, hcref.data.digits)`` with ``config.data == {"seed": 0}``. Both functions
+    must be module-level, so that dask workers import them by reference; the task's name includes both.
+    """
+
+    def __init__(self, task_fn: Callable, load_data: Callable):
+        for name, fn in (("task_fn", task_fn), ("load_data", load_data)):
+            if not callable(fn):
+                raise TypeError(f"{name}: expected a module-level function, got {type(fn).__name__}")
+        self.task_fn, self.load_data = task_fn, load_data
+        self.__module__ = getattr(task_fn, "__module__", __name__)
+        self.__qualname__ = self.__name__ = (f"{getattr(task_fn, '__name__', 'task')}_on_"
+                                             f"{getattr(load_data, '__name__', 'data')}")
+
+    def __call__(self, config, *, checkpoint: str | None = None) -> dict:
+        data_args = getattr(config, "data", None)
+        if not isinstance(data_args, dict):
+            raise TypeError(f"config: {type(config).__name__} needs a dict field 'data' (the loader's keyword "
+                            f"arguments), got {type(data_args).__name__}")
+        return self.task_fn(self.load_data(**data_args), config, checkpoint=checkpoint)

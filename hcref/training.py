@@ -53,7 +53,17 @@ _MAX_META_BYTES = 256 * 2**20
 
 
 class DivergenceError(FloatingPointError, ValueError):
-    """A monitored quantity became NaN or infinite (a ``ValueError`` too: the value is unusable)."""
+    """A monitored quantity became NaN or infinite (a ``ValueError`` too: the value is unusable).
+
+    ``step``, ``quantity`` and ``value`` say where and what; raised from :func:`run_steps`, it also
+    carries ``history``, the metrics of the finished (finite) steps before it.
+    """
+
+    def __init__(self, message: str = "", *, step: int | None = None, quantity: str | None = None,
+                 value: float | None = None):
+        super().__init__(message)
+        self.step, self.quantity, self.value = step, quantity, value
+        self.history: list = []
 
 
 class CheckpointError(ValueError):
@@ -91,7 +101,7 @@ def guard_finite(value, *, step: int, name: str = "loss") -> float:
     v = float(value)
     if not math.isfinite(v):
         raise DivergenceError(f"{name} became {v} at step {step}: the run diverged "
-                              "(lower the learning rate or the step size)")
+                              "(lower the learning rate or the step size)", step=int(step), quantity=name, value=v)
     return v
 
 
@@ -327,6 +337,10 @@ def run_steps(step_fn: Callable, params: dict, optimizer, rng, n_steps: int, *,
                 bar.set_postfix(loss=f"{metrics['loss']:.4g}", refresh=False)
             if (step + 1) % every == 0 or step + 1 == n_steps:
                 save(step + 1)
+    except DivergenceError as exc:
+        bar.close()
+        exc.history = list(history)
+        raise
     except KeyboardInterrupt:
         bar.close()
         done = len(history)

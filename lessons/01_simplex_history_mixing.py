@@ -37,20 +37,22 @@
 
 # %%
 import dataclasses
+from types import SimpleNamespace
 
 import numpy as np
 
-from hcref.backend import asarray, set_backend
+from hcref.backend import set_backend
 from hcref.data import digits
 from hcref.evidence import decide_difference, paired_difference, wilson_interval
 from hcref.lessonkit import Claims, in_notebook, lesson_config, mode, print_claims, write_metrics
-from hcref.mixing.diagnostics import count_paths, jensen_check, support_sizes
+from hcref.mixing.diagnostics import count_paths, support_sizes
 from hcref.mixing.experiments import (GradientStudyConfig, JensenStudyConfig, VarianceStudyConfig, growth_fit,
-                                      input_gradient_versus_depth, jensen_survey, reentry_experiment,
-                                      variance_versus_depth)
-from hcref.mixing.model import model_forward
+                                      reentry_experiment)
 from hcref.mixing.simplex import project_simplex_backward, project_simplex_forward
-from hcref.mixing.train import TrainConfig, train_classifier
+from hcref.mixing.tasks import (GradientTaskConfig, JensenTaskConfig, TrainTaskConfig, VarianceTaskConfig,
+                               gradient_task, jensen_task, train_task, variance_task)
+from hcref.mixing.train import TrainConfig
+from hcref.sweep import DataTask, run_sweep
 from hcref.viz import new_figure, save_figure
 
 NAME = "01_simplex_history_mixing"
@@ -88,6 +90,18 @@ def scale_of(label):
     return dict(SCALES)[label]
 
 
+def sweep(cfg, task_fn, configs, part, desc):
+    """Run one study's tasks through :func:`hcref.sweep.run_sweep` (kept on disk only in full mode)."""
+    out_dir = None if cfg["quick"] else f"{cfg['out']}/{part}"
+    return run_sweep(task_fn, configs, out_dir=out_dir, workers=cfg.get("workers"),
+                     scheduler=cfg.get("scheduler"), desc=desc)
+
+
+def trained_stack(result):
+    """A training task's result with attribute access and the alpha snapshots as arrays."""
+    return SimpleNamespace(**{**result, "snapshots": [(step, np.asarray(a)) for step, a in result["snapshots"]]})
+
+
 def mean_se(values):
     """Mean and standard error of a list of per-seed numbers."""
     v = np.asarray(values, dtype=float)
@@ -97,7 +111,8 @@ def mean_se(values):
 # %% [markdown]
 # The run's settings. In a notebook these are the defaults (quick mode, figures in
 # `out/01_simplex_history_mixing`, seed 0): edit them here and re-run the cells below.
-# As a script, the command line sets them.
+# As a script, the command line sets them. Each study's runs (scale x seed, kind x seed) are independent
+# tasks (`hcref.sweep.run_sweep`): `--workers N` spreads them over N processes, with the same numbers.
 
 # %%
 cfg = lesson_config(f"lessons/{NAME}.py", argv=[])      # e.g. cfg["seed"] = 1, cfg["full"] = True
@@ -133,12 +148,15 @@ def section_variance(cfg, st, claims, rng):
     """Var(x_l) versus depth for every skip kind, both scales, several seeds; growth-law rows."""
     sv = st["variance"]
     start = max(sv.depth // 10, 2)
+    # one task per (scale, seed): the stacks of every kind grown from the stream [seed, 11, i]
+    configs = [VarianceTaskConfig(kinds=tuple(KINDS), depth=sv.depth, n=sv.n, branch_scale=scale, seed=cfg["seed"],
+                                  index=i) for _, scale in SCALES for i in range(sv.seeds)]
+    done = iter(sweep(cfg, variance_task, configs, "variance", "variance (scale x seed)"))
     results = {}
     for label, scale in SCALES:
         runs = []                                     # per seed: (curves, fits)
         for i in range(sv.seeds):
-            curves = variance_versus_depth(np.random.default_rng([cfg["seed"], 11, i]), KINDS, depth=sv.depth,
-                                           n=sv.n, branch_scale=scale)
+            curves = {k: {q: np.asarray(v) for q, v in c.items()} for k, c in next(done).items()}
             runs.append((curves, {k: growth_fit(v["variance"], start=start) for k, v in curves.items()}))
         results[label] = runs
         fits = {k: [f[k] for _, f in runs] for k, _, _ in KINDS}
@@ -247,8 +265,11 @@ if in_notebook():
 # %%
 def section_jensen(cfg, st, claims, rng):
     """The Jensen bound over random simplex stacks (a check) and, for contrast, the dense sum."""
-    sv = jensen_survey(rng, n_stacks=st["jensen"].n_stacks)
-    dv = jensen_survey(rng, n_stacks=max(st["jensen"].n_stacks // 4, 2), skip="dense", windows=(1,))
+    # one task: the lesson's stream from its seed (the gradient study continues from where it ends)
+    [res] = sweep(cfg, jensen_task, [JensenTaskConfig(n_stacks=st["jensen"].n_stacks, seed=cfg["seed"])],
+                  "jensen", "Jensen survey")
+    sv, dv = res["simplex"], res["dense"]
+    st["rng_after_jensen"] = res["rng_state"]
     print(f"Jensen bound: {sv['violations']} violations in {sv['checks']} checks (max ratio {sv['max_ratio']:.6f}); "
           f"naive dense: {dv['violations']} / {dv['checks']} (max ratio {dv['max_ratio']:.3g})")
     claims.add("Jensen bound ||h_l|| <= max_k ||x_k||: violations (random simplex stacks)", sv["violations"],
@@ -283,8 +304,12 @@ if in_notebook():
 # %%
 def section_gradients(cfg, st, claims, rng):
     """Input-gradient ratio versus depth, and the path-count growth factor per window (a check)."""
-    grads = {label: input_gradient_versus_depth(rng, KINDS, st["gradients"].depths, branch_scale=scale,
-                                                repeats=st["gradients"].repeats) for label, scale in SCALES}
+    # one task: every depth x kind x repeat for each scale in turn, continuing the stream of the Jensen survey
+    gc = GradientTaskConfig(kinds=tuple(KINDS), depths=st["gradients"].depths, repeats=st["gradients"].repeats,
+                            branch_scales=tuple(scale for _, scale in SCALES), seed=cfg["seed"],
+                            rng_state=st.get("rng_after_jensen") or {})
+    [res] = sweep(cfg, gradient_task, [gc], "gradients", "gradient study")
+    grads = dict(zip([label for label, _ in SCALES], res["ratios"]))
     Lp = 64
     windows = [1, 2, 3, 4, 8, 16, "all"]
     factors = {H: count_paths(Lp, "simplex", H) / count_paths(Lp - 1, "simplex", H) for H in windows}
@@ -348,18 +373,19 @@ if in_notebook():
 # %%
 def section_training(cfg, st, claims, rng):
     """Train the four skip kinds on the digits; sparsity, re-entry, accuracy and trained-Jensen rows."""
-    data = digits(seed=cfg["seed"])
     seeds = [cfg["seed"] + i for i in range(st["train_seeds"])]
     plan = [("simplex (projection)", "simplex", "projection", seeds), ("residual", "residual", "projection", seeds),
             ("simplex (softmax)", "simplex", "softmax", seeds[:1]), ("naive dense", "dense", "projection", seeds[:1])]
+    # one task per (skip kind, seed), each on the digits split of the lesson's seed; in full mode a task
+    # resumes from its own checkpoint
+    configs = [TrainTaskConfig.of(dataclasses.replace(st["train"], skip=skip, weights=weights, seed=s),
+                                  seed=cfg["seed"]) for _, skip, weights, run_seeds in plan for s in run_seeds]
+    done = iter(sweep(cfg, DataTask(train_task, digits), configs, "train", "training (kind x seed)"))
     runs = {}
     for label, skip, weights, run_seeds in plan:
         runs[label] = []
         for s in run_seeds:
-            tc = dataclasses.replace(st["train"], skip=skip, weights=weights, seed=s)
-            # long runs resume from a checkpoint per configuration and seed; quick runs write none
-            ckpt = f"{cfg['out']}/checkpoint_{skip}_{weights}_seed{s}.npz" if cfg["full"] else None
-            r = train_classifier(data, tc, desc=f"lesson 01 {label} seed {s}", checkpoint=ckpt)
+            r = trained_stack(next(done))
             runs[label].append(r)
             print(f"{label:>22} seed {s}: test accuracy {r.test_acc:.4f} (train {r.train_acc:.4f})"
                   + (" DIVERGED" if r.diverged else ""))
@@ -402,12 +428,10 @@ def section_training(cfg, st, claims, rng):
                     f"mini-batches), {st['train'].steps} Adam steps, depth {st['train'].depth}; better when "
                     f"mean > 2 se, worse when mean < -2 se, inconclusive inside 2 se or with < 3 seeds",
                note=", ".join(f"{k} {np.mean([r.test_acc for r in v]):.3f}" for k, v in runs.items()))
-    # the Jensen bound on the trained networks, every test image and layer
-    x0 = asarray(data.x_test)
+    # the Jensen bound on the trained networks, every test image and layer (measured by each task)
     jt = {"violations": 0, "checks": 0, "max_ratio": 0.0}
     for r in proj:
-        _, mc = model_forward(x0, r.params, skip="simplex", window=st["train"].window, weights="projection")
-        j = jensen_check(mc.c_stack)
+        j = r.jensen
         jt = {"violations": jt["violations"] + j["violations"], "checks": jt["checks"] + j["checks"],
               "max_ratio": max(jt["max_ratio"], j["max_ratio"])}
     claims.add("Jensen bound on the trained simplex stacks (all test images, all layers): violations",

@@ -330,12 +330,39 @@ MIN_MOVED = 0.02                                # a Birkhoff run must move this 
 
 
 def train_sweep(cfg, base, variants):
-    """``{variant: [task result per seed]}``: the variants x seeds sweep, each run on the digits split of its seed."""
-    seeds = [cfg["seed"] + i for i in range(SEEDS[mode(cfg)])]
-    configs = [base.replace(variant=v, seed=s) for v in variants for s in seeds]
+    """The variants x seeds sweep, each run on the digits split of its seed.
+
+    Returns ``(runs, seeds, diverged)``: ``runs[v]`` holds the results of the seeds at which every variant
+    finished (listed in ``seeds``, so that comparisons stay paired by seed), and ``diverged[v]`` the
+    results of the runs of ``v`` that diverged (``training_task`` records them instead of stopping).
+    """
+    all_seeds = [cfg["seed"] + i for i in range(SEEDS[mode(cfg)])]
+    configs = [base.replace(variant=v, seed=s) for v in variants for s in all_seeds]
     results = run_sweep(SeededDataTask(digits), configs, out_dir=cfg["out"] if cfg["full"] else None,
                         workers=cfg.get("workers"), scheduler=cfg.get("scheduler"), desc=f"{len(configs)} runs")
-    return {v: results[i * len(seeds):(i + 1) * len(seeds)] for i, v in enumerate(variants)}, seeds
+    by_variant = {v: results[i * len(all_seeds):(i + 1) * len(all_seeds)] for i, v in enumerate(variants)}
+    keep = [j for j in range(len(all_seeds)) if not any(by_variant[v][j].get("diverged") for v in variants)]
+    runs = {v: [by_variant[v][j] for j in keep] for v in variants}
+    diverged = {v: [dict(r, seed=s) for r, s in zip(by_variant[v], all_seeds) if r.get("diverged")] for v in variants}
+    return runs, [all_seeds[j] for j in keep], diverged
+
+
+def divergence_note(diverged, n_seeds):
+    """One line on the diverged runs (seed, step, last finite loss), for a claim's note."""
+    bad = [f"{v} seed {r['seed']} at step {r['diverged_at']} (last finite loss "
+           f"{'none' if r['last_finite_loss'] is None else format(r['last_finite_loss'], '.3g')})"
+           for v, rs in diverged.items() for r in rs]
+    if not bad:
+        return f"no run diverged ({n_seeds} seeds per variant)"
+    return (f"{len(bad)} run(s) diverged (loss not finite, training stopped): " + "; ".join(bad)
+            + "; their seeds are left out of the paired comparisons")
+
+
+def record_divergence(claims, diverged, seeds, prefix):
+    """Count the diverged runs per variant in the metrics; returns False when no seed is left to compare."""
+    claims.value(f"{prefix}diverged_runs", {v: [r["seed"] for r in rs] for v, rs in diverged.items()})
+    claims.value(f"{prefix}seeds_compared", seeds)
+    return bool(seeds)
 
 
 def per_seed(runs, get):
@@ -359,9 +386,12 @@ def fmt_diff(name, d):
 
 def section_training(cfg, claims):
     setting = TRAINING[mode(cfg)]
-    runs, seeds = train_sweep(cfg, setting, VARIANTS)
+    runs, seeds, diverged = train_sweep(cfg, setting, VARIANTS)
     size = (f"n = {setting.n}, depth {setting.depth}, D = {setting.D}, {setting.steps} Adam steps x batch "
-            f"{setting.batch}, lr {setting.lr:g}, {len(seeds)} seeds")
+            f"{setting.batch}, lr {setting.lr:g}, {len(seeds)} seeds; {divergence_note(diverged, SEEDS[mode(cfg)])}")
+    if not record_divergence(claims, diverged, seeds, ""):
+        print(f"section 4: no seed at which every variant finished ({size}); no comparison")
+        return runs
     plot_training(cfg, claims, runs, setting, seeds)
     final = lambda key: (lambda r: r["final"][key])                         # noqa: E731
     moved = lambda key: (lambda r: r["movement"][key])                      # noqa: E731
@@ -500,7 +530,9 @@ if in_notebook():
 # seeds, splits and batches across variants). Two measurements, each paired by seed: the composite
 # forward gain of the trained network's residual path (log10), and the largest gradient norm seen during
 # training (log10; a spike is what "unstable" looks like step by step). The final training losses are
-# recorded alongside.
+# recorded alongside. A run whose loss becomes NaN or infinite stops there and is recorded as diverged
+# (step, last finite loss): the plainest sign of instability, counted per variant in its own row; the
+# paired comparisons then use the seeds at which every variant finished.
 
 # %%
 STABILITY = {"quick": HyperTrainConfig(n=4, depth=32, D=16, K=32, steps=80, batch=16, lr=0.05, track_every=40),
@@ -510,9 +542,23 @@ STABILITY_VARIANTS = ("hc", "mhc", "shc")
 
 def section_stability(cfg, claims):
     setting = STABILITY[mode(cfg)]
-    runs, seeds = train_sweep(cfg, setting, STABILITY_VARIANTS)
+    runs, seeds, diverged = train_sweep(cfg, setting, STABILITY_VARIANTS)
+    n_all = SEEDS[mode(cfg)]
     size = (f"depth {setting.depth}, D = {setting.D}, {setting.steps} Adam steps x batch {setting.batch}, "
-            f"lr {setting.lr:g}, {len(seeds)} seeds")
+            f"lr {setting.lr:g}, {len(seeds)} seeds; {divergence_note(diverged, n_all)}")
+    # a diverged run is the plainest sign of unstable training: count it per variant
+    counts = {v: len(diverged[v]) for v in STABILITY_VARIANTS}
+    others = max(counts[v] for v in STABILITY_VARIANTS if v != "hc")
+    claims.add("unstable training: runs that diverged (loss not finite), HC, mHC and sHC", counts,
+               "unconstrained HC trains unstably; mHC and sHC train stably", SHC,
+               ok=counts["hc"] > others, power=any(counts.values()),
+               test=f"count of runs per variant (of {n_all} seeds each, same seeds, splits and batches) whose "
+                    "loss became NaN or infinite; reproduced when HC diverged more often than either constrained "
+                    "variant, not reproduced otherwise; no power when no run diverged",
+               note=divergence_note(diverged, n_all))
+    if not record_divergence(claims, diverged, seeds, "stability_"):
+        print(f"section 5: no seed at which every variant finished ({size}); no paired comparison")
+        return runs
     fig, axes = new_figure(2, width=4.6, height=3.4)
     for v in STABILITY_VARIANTS:
         for i, r in enumerate(runs[v]):
@@ -521,6 +567,11 @@ def section_stability(cfg, claims):
                              label=label)
             axes[1].semilogy(np.arange(1, len(r["grad_norms"]) + 1), r["grad_norms"], color=COLORS[v], lw=0.9,
                              alpha=0.8, label=label)
+        for r in diverged[v]:                     # a diverged run: its finite steps, dashed, x where it stopped
+            for ax, key in ((axes[0], "loss"), (axes[1], "grad_norms")):
+                if r[key]:
+                    ax.semilogy(np.arange(1, len(r[key]) + 1), r[key], color=COLORS[v], lw=0.9, ls="--")
+                    ax.plot(len(r[key]), r[key][-1], "x", color=COLORS[v], ms=8)
     axes[0].set(xlabel="step", ylabel="minibatch loss",
                 title=f"one line per seed: depth {setting.depth}, lr {setting.lr:g}")
     axes[1].set(xlabel="step", ylabel="gradient norm (all parameters)", title="gradient norm per step")

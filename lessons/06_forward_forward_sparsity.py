@@ -50,12 +50,14 @@ from hcref.data import digits, embed_label, mnist
 from hcref.ff.configs import (BPNetworkConfig, FFNetworkConfig, SingleLayerConfig, Theorem1StudyConfig,
                               TinyStepConfig)
 from hcref.evidence import decide_difference, paired_difference, wilson_interval
-from hcref.ff.experiments import (evaluate, group_hoyer, theorem1_over_dataset, theorem1_share_vs_batch,
-                                  train_bp, train_ff, train_single_layer, unit_rows)
-from hcref.ff.init_experiments import init_norm_ratio, theorem1_converse, theorem1_share_over_inits
+from hcref.ff.experiments import group_hoyer, theorem1_over_dataset, train_single_layer, unit_rows
+from hcref.ff.init_experiments import init_norm_ratio, theorem1_converse
 from hcref.ff.layer import init_layer
 from hcref.ff.theorems import one_step_check
+from hcref.ff.tasks import (NetworkPairConfig, Theorem1TaskConfig, network_pair_task, theorem1_batch_task,
+                            theorem1_init_task)
 from hcref.lessonkit import Claims, format_value, in_notebook, lesson_config, mode
+from hcref.sweep import DataTask, run_sweep
 from hcref.viz import new_figure, save_figure
 
 SRC = "Yang 2023, FF sparsity theory"
@@ -115,11 +117,30 @@ def load(cfg):
     return digits(standardised=False)
 
 
+def data_source(cfg):
+    """``(loader, its keyword arguments, n_train)``: how a sweep task loads the data :func:`load` gives."""
+    if cfg.get("mnist"):
+        return mnist, {"path": cfg["mnist"], "standardised": False}, (10000 if cfg["quick"] else 0)
+    return digits, {"standardised": False}, 0
+
+
+def sweep(cfg, task_fn, make_config, values, part, desc):
+    """One task per value (``make_config(value, data=..., n_train=...)``) through :func:`hcref.sweep.run_sweep`;
+    the tasks load the data themselves, and their results are kept on disk only in full mode."""
+    loader, data_args, n_train = data_source(cfg)
+    configs = [make_config(v, data=data_args, n_train=n_train) for v in values]
+    out_dir = None if cfg["quick"] else f"{cfg['out']}/{part}"
+    return run_sweep(DataTask(task_fn, loader), configs, out_dir=out_dir, workers=cfg.get("workers"),
+                     scheduler=cfg.get("scheduler"), desc=desc)
+
+
 # %% [markdown]
 # ## Run configuration
 # Quick mode (the default here) finishes in about a minute; edit `cfg` (e.g. `cfg["full"] = True`,
 # `cfg["mnist"] = "path/to/mnist"`) before running the cells below. Run as a script, the same file
-# takes `--full`, `--out DIR`, `--seed N`, `--mnist DIR`.
+# takes `--full`, `--out DIR`, `--seed N`, `--mnist DIR`. The loops over initialisations, batch sizes and
+# network seeds are independent tasks (`hcref.sweep.run_sweep`): `--workers N` spreads them over N processes,
+# with the same numbers.
 
 # %%
 LESSON_FILE = globals().get("__file__", "lessons/06_forward_forward_sparsity.py")
@@ -167,7 +188,12 @@ def figure_1a(cfg, d, s, claims):
                   caption="blue (LHS) below orange (RHS) for a sample means Theorem 1 predicts it gets sparser "
                           "when the goodness decreases; look for blue points above the orange curve")
     seeds = [cfg["seed"] * 1000 + k for k in range(s["fig1"].inits)]
-    many = theorem1_share_over_inits(d.x_train, seeds, n=s["fig1"].n, batch=s["fig1"].batch)
+    # one task per initialisation (seed)
+    per_init = sweep(cfg, theorem1_init_task,
+                     lambda sd, **data: Theorem1TaskConfig(n=s["fig1"].n, batch=s["fig1"].batch, seed=sd, **data),
+                     seeds, "fig1a", "Figure 1A (initialisations)")
+    many = {"failures": [t["failures"] for t in per_init], "samples": [t["samples"] for t in per_init]}
+    many.update(total_failures=sum(many["failures"]), total_samples=sum(many["samples"]))
     k, N = many["total_failures"], many["total_samples"]
     lo, hi = wilson_interval(k, N)
     limit = 2e-4                                  # "> 99.98%" = failure rate below 0.02%
@@ -218,9 +244,12 @@ if in_notebook():
 
 # %%
 def figure_1b(cfg, d, s, claims):
-    rng = np.random.default_rng(cfg["seed"])
     Bs = s["fig1"].batches
-    shares = theorem1_share_vs_batch(rng, d.x_train, Bs, n=s["fig1"].n)
+    # one task per batch size, each on the same random layer (the seed's)
+    shares = [t["share"] for t in sweep(cfg, theorem1_batch_task,
+                                        lambda B, **data: Theorem1TaskConfig(n=s["fig1"].n, batch=B, seed=cfg["seed"],
+                                                                             **data),
+                                        Bs, "fig1b", "Figure 1B (batch sizes)")]
     fig, ax = new_figure(1, 1, width=5.0, height=3.2)
     ax.semilogx(Bs, [100 * v for v in shares], "o-", base=2)
     ax.set(xlabel="batch size N", ylabel="% satisfying Theorem 1", title="Fig. 1B: share vs batch size")
@@ -494,21 +523,22 @@ def ff_vs_bp(cfg, d, s, claims):
     sizes_, theta, L = s["ff"].sizes, s["ff"].theta, len(s["ff"].sizes) - 1
     seeds = [cfg["seed"] + k for k in range(s["net_seeds"])]
     gaps, errs, runs = [], [], []
-    for sd in seeds:
-        ck = (lambda n: f"{cfg['out']}/ckpt_{n}_seed{sd}.npz") if cfg["full"] else (lambda n: None)
-        p_ff, h_ff = train_ff(d.x_train, d.y_train, dataclasses.replace(s["ff"], seed=sd), checkpoint=ck("ff"))
-        p_bp, h_bp = train_bp(d.x_train, d.y_train, dataclasses.replace(s["bp"], seed=sd), checkpoint=ck("bp"))
-        e_ff = evaluate("ff", p_ff, d.x_test, d.y_test)
-        e_bp = evaluate("bp", p_bp, d.x_test, d.y_test)
+    # one task per seed: both networks trained and evaluated (in full mode each resumes from its checkpoint)
+    pairs = sweep(cfg, network_pair_task,
+                  lambda sd, **data: NetworkPairConfig(ff=s["ff"].replace(seed=sd).to_dict(),
+                                                       bp=s["bp"].replace(seed=sd).to_dict(), **data),
+                  seeds, "ff_vs_bp", "FF and backprop networks (seeds)")
+    for pair in pairs:
+        h_ff, h_bp, e_ff, e_bp = pair["ff_loss"], pair["bp_loss"], pair["ff_eval"], pair["bp_eval"]
         runs.append((h_ff, h_bp, e_ff, e_bp))
         gaps.append(min(f - b for f, b in zip(e_ff["hoyer"], e_bp["hoyer"])))
         errs.append(1 - e_ff["accuracy"])
     h_ff, h_bp, e_ff, e_bp = runs[0]
     fig, axes = new_figure(2, 2, width=4.0, height=3.0)
     (a_ff, a_bp), (a_err, a_hoy) = axes
-    a_ff.plot(smooth([r["loss"] for r in h_ff], 25), color="tab:green")
+    a_ff.plot(smooth(h_ff, 25), color="tab:green")
     a_ff.set(xlabel="step", ylabel="sum of layer losses (smoothed)", title="FF: local goodness losses")
-    a_bp.plot(smooth([r["loss"] for r in h_bp], 25), color="tab:purple")
+    a_bp.plot(smooth(h_bp, 25), color="tab:purple")
     a_bp.set(xlabel="step", ylabel="cross-entropy (smoothed)", yscale="log", title="backprop: cross-entropy")
     for a in (a_ff, a_bp):
         a.title.set_fontsize(9)

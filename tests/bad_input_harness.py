@@ -50,6 +50,7 @@ SKIPPED_MODULES = {
     "reference_cases": "reference-vector cases (owned with the reference vectors)",
     "experiments": "lesson-level experiment drivers (owned with the lessons)",
     "classifier_study": "lesson-level sweep task (its config validates itself)",
+    "tasks": "lesson-level sweep tasks (their configs validate themselves; tests/*/test_tasks.py)",
 }
 
 TIME_LIMIT_S = 2.0

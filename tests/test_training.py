@@ -119,3 +119,12 @@ def test_bad_arguments():
         run_steps(make_problem(), {"w": np.zeros(5)}, Adam(), np.random.default_rng(1), -1)
     with pytest.raises(ValueError, match="every"):
         run_steps(make_problem(), {"w": np.zeros(5)}, Adam(), np.random.default_rng(1), 3, every=0)
+
+
+def test_divergence_error_names_the_step_and_keeps_the_finished_steps():
+    def step_fn(p, rng, step):
+        return {"w": np.ones(1)}, {"loss": float("nan") if step == 3 else 1.0 / (step + 1)}
+    with pytest.raises(DivergenceError) as info:
+        run_steps(step_fn, {"w": np.zeros(1)}, Adam(0.1), np.random.default_rng(0), 10)
+    assert info.value.step == 3 and info.value.quantity == "loss"
+    assert [h["loss"] for h in info.value.history] == [1.0, 0.5, 1.0 / 3]

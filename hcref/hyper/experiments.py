@@ -19,6 +19,7 @@ import math
 from ..backend import asarray, get_xp
 from ..config import RunConfig, check_choice
 from ..gradcheck import rel_error
+from ..training import DivergenceError
 from .diagnostics import composite_maps, forward_gain, backward_gain, spectral_norm, time_and_memory
 from .permutation import (permutation_count, permutation_mix_forward, permutation_mix_backward,
                           clear_permutation_cache)
@@ -30,7 +31,7 @@ from .train import HyperTrainConfig, train_variant
 __all__ = ["random_residual_matrices", "gain_vs_depth", "sinkhorn_convergence", "overflow_scan",
            "implicit_gap_vs_rounds", "cost_scan", "RANDOM_KINDS", "GainStudyConfig", "gain_study",
            "SinkhornStudyConfig", "sinkhorn_study", "CostStudyConfig", "cost_study", "training_task",
-           "SeededDataTask",
+           "diverged_result", "SeededDataTask",
            "movement_summary"]
 
 RANDOM_KINDS = ("hc", "mhc", "mhc_perm", "shc")
@@ -250,11 +251,17 @@ def training_task(data, config: HyperTrainConfig, *, checkpoint: str | None = No
     Returns the final snapshot (``final``), the snapshots, the per-step loss and gradient norm,
     each layer's final ``H_res``, :func:`movement_summary` (``movement``), and
     ``final_train_loss`` (mean of the last 20 steps), ``max_grad_norm`` and ``median_grad_norm``
-    (None when ``config.steps`` is 0).
+    (None when ``config.steps`` is 0), and ``diverged`` (False). A run whose loss stops being
+    finite returns :func:`diverged_result` instead (``diverged`` True), so that a sweep
+    records it and goes on.
     """
-    run = train_variant(data, config, checkpoint=checkpoint)
+    try:
+        run = train_variant(data, config, checkpoint=checkpoint)
+    except DivergenceError as exc:                 # a diverged run is a result, not a crash
+        return diverged_result(exc)
     loss, grad = run["history"], run["grad_norms"]
-    out = {"final": run["final"], "snapshots": run["snapshots"], "loss": loss, "grad_norms": grad,
+    out = {"diverged": False, "diverged_at": None, "diverged_quantity": None, "last_finite_loss": None,
+           "final": run["final"], "snapshots": run["snapshots"], "loss": loss, "grad_norms": grad,
            "H_res": [H.tolist() for H in run["H_res"]],
            "movement": movement_summary(run["H_res_init"], run["H_res"]),
            "final_train_loss": None, "max_grad_norm": None, "median_grad_norm": None}
@@ -263,6 +270,31 @@ def training_task(data, config: HyperTrainConfig, *, checkpoint: str | None = No
         out.update(final_train_loss=sum(tail) / len(tail), max_grad_norm=max(grad),
                    median_grad_norm=sorted(grad)[len(grad) // 2])
     return out
+
+
+def diverged_result(exc: DivergenceError) -> dict:
+    """The record of a run stopped by the divergence guard of :func:`hcref.training.run_steps`.
+
+    Returns the keys of :func:`training_task`'s result: ``diverged`` True, ``diverged_at`` (the step
+    whose quantity was not finite), ``diverged_quantity`` (e.g. ``"loss"``), ``last_finite_loss`` (the
+    loss of the step before; None when the first step diverged), ``loss``, ``grad_norms`` and
+    ``snapshots`` of the finite steps, ``max_grad_norm`` / ``median_grad_norm`` over them (None when
+    there are none), ``message``; the results of a finished run (``final``, ``H_res``, ``movement``,
+    ``final_train_loss``) are None.
+    """
+    if not isinstance(exc, DivergenceError):
+        raise TypeError(f"exc: expected a DivergenceError, got {type(exc).__name__}")
+    history = list(getattr(exc, "history", []) or [])
+    loss = [h["loss"] for h in history if "loss" in h]
+    grad = [h["grad_norm"] for h in history if "grad_norm" in h]
+    step = exc.step if exc.step is not None else len(history)
+    return {"diverged": True, "diverged_at": int(step), "diverged_quantity": exc.quantity,
+            "last_finite_loss": loss[-1] if loss else None, "message": str(exc),
+            "final": None, "H_res": None, "movement": None, "final_train_loss": None,
+            "snapshots": [{k: v for k, v in h.items() if k not in ("loss", "grad_norm")} for h in history
+                          if "step" in h],
+            "loss": loss, "grad_norms": grad, "max_grad_norm": max(grad) if grad else None,
+            "median_grad_norm": sorted(grad)[len(grad) // 2] if grad else None}
 
 
 class SeededDataTask:

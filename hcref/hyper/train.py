@@ -26,7 +26,7 @@ from ..backend import asarray, default_rng, get_xp, to_numpy
 from ..blocks import cross_entropy_forward
 from ..config import RunConfig, check_choice, run_identity
 from ..optim import Adam
-from ..training import run_steps
+from ..training import DivergenceError, run_steps
 from .diagnostics import matrix_summary
 from .network import init_network, network_forward, network_loss_and_grads, residual_matrices
 from .sinkhorn import GRAD_MODES, sinkhorn_residuals
@@ -134,6 +134,9 @@ def train_variant(data, config: HyperTrainConfig, *, checkpoint: str | None = No
     "backward_gain", "spectral_norm"}`` (step 0 = at init).
     ``H_res`` and ``H_res_init`` are the lists of per-layer residual matrices averaged over the
     probe batch (the first 256 test inputs) at the end and at initialisation.
+
+    Raises :class:`hcref.training.DivergenceError` (with ``step`` and the finished steps'
+    ``history``) when the loss or the streams inside the network stop being finite.
     """
     if not isinstance(config, HyperTrainConfig):
         raise TypeError(f"config: expected a HyperTrainConfig, got {type(config).__name__}")
@@ -149,8 +152,14 @@ def train_variant(data, config: HyperTrainConfig, *, checkpoint: str | None = No
 
     def step_fn(p, g, step):
         idx = g.integers(0, ntr, size=config.batch)
-        loss, grads, _, _ = network_loss_and_grads(asarray(data.x_train[idx], like=like),
-                                                   asarray(data.y_train[idx], like=like), p, **options)
+        try:
+            loss, grads, _, _ = network_loss_and_grads(asarray(data.x_train[idx], like=like),
+                                                       asarray(data.y_train[idx], like=like), p, **options)
+        except ValueError as exc:          # the streams overflowed to inf/NaN inside the network: diverged
+            if "finite" not in str(exc):
+                raise
+            raise DivergenceError(f"non-finite values inside the network at step {step}: {exc}", step=int(step),
+                                  quantity="activations") from exc
         sq = sum(float(get_xp(v).sum(v * v)) for v in grads.values())
         return grads, {"loss": loss, "grad_norm": sq ** 0.5}
 

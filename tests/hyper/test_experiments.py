@@ -62,3 +62,27 @@ def test_task_names_its_loader_and_rejects_a_non_callable():
     with pytest.raises(TypeError, match="load_data"):
         SeededDataTask("digits")
     assert training_task(digits(seed=0), TINY) == digits_task(TINY)
+
+
+DIVERGING = TINY.replace(variant="hc", lr=1e200, steps=6, track_every=3)     # Adam steps of 1e200 overflow
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")      # numpy's overflow warnings on the way to inf
+def test_a_diverging_run_is_recorded_not_raised():
+    result = digits_task(DIVERGING)
+    assert result["diverged"] is True
+    assert 0 <= result["diverged_at"] < DIVERGING.steps
+    assert len(result["loss"]) == result["diverged_at"]             # the finite steps before it
+    assert all(np.isfinite(result["loss"]))
+    assert result["last_finite_loss"] == (result["loss"][-1] if result["loss"] else None)
+    assert result["final"] is None and result["movement"] is None and result["H_res"] is None
+    assert "step" in result["message"]
+    assert json.loads(json.dumps(result)) == result                  # storable like any result
+    assert digits_task(TINY)["diverged"] is False
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_sweep_goes_on_past_a_diverged_run():
+    results = run_sweep(digits_task, [DIVERGING, TINY.replace(variant="hc")])
+    assert [r["diverged"] for r in results] == [True, False]
+    assert results[1]["final"] is not None
