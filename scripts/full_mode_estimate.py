@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import importlib.util
 import json
 import math
 import os
@@ -28,20 +27,9 @@ import time
 os.environ.setdefault("TQDM_DISABLE", "1")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from lesson_import import load_lesson  # noqa: E402
 WORKERS = (1, 2, 16, 64)
 END_TO_END = {"00": "00_forward_backward_contract", "03": "03_adjoint_method"}
-
-
-def load_lesson(name):
-    """Import ``lessons/<name>.py`` as a module (its top-level cells only; the lesson is not run)."""
-    spec = importlib.util.spec_from_file_location(f"lesson_{name[:2]}", os.path.join(ROOT, "lessons", f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    argv, sys.argv = sys.argv, [sys.argv[0]]
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.argv = argv
-    return module
 
 
 def timed(fn):

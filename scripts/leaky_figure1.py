@@ -17,26 +17,14 @@ interrupted run of this script resumes from its checkpoints. Usage::
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from lesson_import import load_lesson  # noqa: E402
 LESSON = "05_leaky_resnet_hamiltonian"
-
-
-def load_lesson():
-    """Import the lesson's definitions (its top-level cells only; no section runs)."""
-    spec = importlib.util.spec_from_file_location("lesson_05", os.path.join(ROOT, "lessons", f"{LESSON}.py"))
-    module = importlib.util.module_from_spec(spec)
-    argv, sys.argv = sys.argv, [sys.argv[0]]
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.argv = argv
-    return module
 
 
 def parse_args(argv=None):
@@ -61,7 +49,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    lesson = load_lesson()
+    lesson = load_lesson(LESSON)
     cfg = dict(full=True, quick=False, seed=args.seed, out=args.out, dtype=args.dtype,
                workers=None if args.scheduler else args.workers, scheduler=args.scheduler)
     s = lesson.settings(cfg)
