@@ -27,6 +27,7 @@ import time
 os.environ.setdefault("TQDM_DISABLE", "1")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))      # scripts/, also when loaded by path
 from lesson_import import load_lesson  # noqa: E402
 WORKERS = (1, 2, 16, 64)
 END_TO_END = {"00": "00_forward_backward_contract", "03": "03_adjoint_method"}

@@ -23,6 +23,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))      # scripts/, also when loaded by path
 from lesson_import import load_lesson  # noqa: E402
 LESSON = "05_leaky_resnet_hamiltonian"
 
