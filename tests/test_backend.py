@@ -130,3 +130,35 @@ def test_cupy_roundtrip_and_blocks():
     y_cp, _ = mlp_forward(asarray(x, like=cupy.zeros(1)), pg)
     assert get_xp(y_cp) is cupy
     np.testing.assert_allclose(to_numpy(y_cp), y_np, rtol=1e-12, atol=1e-12)
+
+
+def test_assume_finite_skips_only_the_nan_scan_and_resets():
+    from hcref.backend import as_float_array, assume_finite, check_params
+    bad = np.array([1.0, np.nan])
+    with pytest.raises(ValueError, match="finite"):
+        as_float_array(bad, "x")
+    with assume_finite():
+        assert as_float_array(bad, "x") is bad                   # the scan is skipped ...
+        with pytest.raises(ValueError, match="dimensions"):      # ... the other checks stay
+            as_float_array(bad, "x", ndim=2)
+        with pytest.raises(TypeError, match="floating"):
+            as_float_array(np.arange(3), "x")
+        with pytest.raises(ValueError, match="shape"):
+            check_params({"W": bad}, "params", {"W": (3,)})
+    with pytest.raises(ValueError, match="finite"):              # and it ends with the context
+        as_float_array(bad, "x")
+    with pytest.raises(RuntimeError):
+        with assume_finite():
+            raise RuntimeError("inside")
+    with pytest.raises(ValueError, match="finite"):              # also after an exception inside
+        as_float_array(bad, "x")
+
+
+def test_hyper_network_still_refuses_a_non_finite_layer_parameter_by_name():
+    from hcref.hyper.network import init_network, network_forward
+    rng = np.random.default_rng(0)
+    p = init_network(rng, variant="mhc", n=4, d_in=8, D=8, K=16, C=3, depth=3)
+    p["L2.W1"] = p["L2.W1"].copy()
+    p["L2.W1"][0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"params\['L2.W1'\].*finite"):
+        network_forward(rng.standard_normal((5, 8)), p, variant="mhc", n=4)

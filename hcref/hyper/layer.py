@@ -118,6 +118,11 @@ def _validate(X, params, variant, n):
     as_float_array(X, "X", ndim=3)
     if X.shape[1] != n:
         raise ValueError(f"X: expected {n} streams on axis 1 (shape (N, {n}, D)), got shape {tuple(X.shape)}")
+    _check_layer_params(params, variant, n, X.shape[2])
+
+
+def _check_layer_params(params, variant, n, D):
+    """The layer's parameter dict for ``n`` streams of width ``D``: keys, dtypes, finiteness, shapes."""
     if not isinstance(params, dict):
         raise TypeError(f"params: expected a dict of arrays, got {type(params).__name__}")
     required = _BLOCK_KEYS + (() if variant == "residual" else ("b_pre", "b_post", "b_res"))
@@ -126,7 +131,6 @@ def _validate(X, params, variant, n):
         raise ValueError(f"params: missing {missing} for variant {variant!r}")
     for k, v in params.items():                      # dtype and finiteness of every parameter
         as_float_array(v, f"params[{k!r}]")
-    D = X.shape[2]
     if params["f_g"].shape != (D,):
         raise ValueError(f"params['f_g']: expected shape ({D},) for the stream width D = {D} of X, got {tuple(params['f_g'].shape)}")
     if variant != "residual":

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array, check_upstream, check_int
+from ..backend import get_xp, as_float_array, check_upstream, check_int, assume_finite
 from ..blocks import (affine_forward, affine_backward, rmsnorm_forward, rmsnorm_backward,
                       init_affine, cross_entropy_forward, cross_entropy_backward)
-from .layer import init_layer, layer_forward, layer_backward
+from .layer import init_layer, layer_forward, layer_backward, _check_layer_params
 from .variants import check_variant
 
 __all__ = ["init_network", "network_forward", "network_backward", "network_depth",
@@ -98,19 +98,23 @@ def network_forward(x, params, *, variant: str, n: int, dynamic: bool = True, ro
         raise ValueError(f"x: expected {params['embed.W'].shape[0]} features (rows of embed.W), "
                          f"got shape {tuple(x.shape)}")
     xp = get_xp(x)
-    e, cemb = affine_forward(x, {"W": params["embed.W"], "b": params["embed.b"]})
-    N, D = e.shape
-    X = xp.broadcast_to(e[:, None, :], (N, n, D))                  # n copies of the embedding
-    layers = []
-    for l in range(network_depth(params)):
+    D = params["embed.W"].shape[-1]
+    layer_params = [_layer_params(params, l) for l in range(network_depth(params))]
+    for l, lp in enumerate(layer_params):
         try:
-            X, c = layer_forward(X, _layer_params(params, l), variant=variant, n=n, dynamic=dynamic,
-                                 rounds=rounds, sinkhorn_grad=sinkhorn_grad, activation=activation)
+            _check_layer_params(lp, variant, n, D)
         except (ValueError, TypeError) as exc:     # name the network's key of a bad layer parameter
             raise type(exc)(str(exc).replace("params['", f"params['L{l}.")) from exc
-        layers.append(c)
-    z, cnorm = rmsnorm_forward(xp.sum(X, axis=1), {"g": params["out.g"]})
-    logits, cout = affine_forward(z, {"W": params["out.W"], "b": params["out.b"]})
+    with assume_finite():                         # all parameters and x are checked finite above
+        e, cemb = affine_forward(x, {"W": params["embed.W"], "b": params["embed.b"]})
+        X = xp.broadcast_to(e[:, None, :], (e.shape[0], n, D))      # n copies of the embedding
+        layers = []
+        for lp in layer_params:
+            X, c = layer_forward(X, lp, variant=variant, n=n, dynamic=dynamic, rounds=rounds,
+                                 sinkhorn_grad=sinkhorn_grad, activation=activation)
+            layers.append(c)
+        z, cnorm = rmsnorm_forward(xp.sum(X, axis=1), {"g": params["out.g"]})
+        logits, cout = affine_forward(z, {"W": params["out.W"], "b": params["out.b"]})
     return logits, NetworkCache(cemb, layers, cnorm, cout, n)
 
 
@@ -122,6 +126,11 @@ def network_backward(dlogits, cache: NetworkCache):
     """
     check_upstream(dlogits, cache.readout.x.shape[:-1] + (cache.readout.W.shape[1],), 'dlogits')
     xp = get_xp(dlogits)
+    with assume_finite():                         # dlogits is checked above; the rest is the forward's cache
+        return _network_backward(dlogits, cache, xp)
+
+
+def _network_backward(dlogits, cache, xp):
     grads = {}
     go = affine_backward(dlogits, cache.readout)                       # logits = z W_o + b_o
     grads["out.W"], grads["out.b"] = go["W"], go["b"]
