@@ -29,10 +29,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import as_float_array, check_real, get_xp
+from ..backend import as_float_array, assume_finite, check_real, get_xp
 from ..config import check_choice
 from .hoyer import hoyer_sparsity, l1_l2
-from .layer import _check_batches, _check_W, layer_forward, sgd_step
+from .layer import _check_batches, _check_layer_inputs, _check_W, layer_forward, sgd_step
 
 __all__ = ["TheoremTerms", "pairwise_terms", "batch_sums", "theorem1_terms", "theorem2_terms",
            "sparsity_change", "one_step_check"]
@@ -52,11 +52,17 @@ class TheoremTerms(NamedTuple):
 
 
 def _unit_rows(x, use_cosine):
+    return x * _inverse_norms(x, use_cosine)
+
+
+def _inverse_norms(x, use_cosine):
+    """``1 / ||x_i||`` as a column (N, 1) (1 for a zero row, or for every row without ``use_cosine``),
+    so that the unit rows are ``U = x * r``."""
     xp = get_xp(x)
     if not use_cosine:
-        return x
-    nrm = xp.sqrt(xp.sum(x * x, axis=1, keepdims=True))
-    return x / xp.where(nrm > 0, nrm, 1.0)
+        return xp.ones((x.shape[0], 1), dtype=x.dtype)
+    nrm = xp.sqrt(xp.einsum("ij,ij->i", x, x))[:, None]
+    return 1.0 / xp.where(nrm > 0, nrm, 1.0)
 
 
 def _check_pairs(h_i, h_k, x_i, x_k):
@@ -121,12 +127,14 @@ def batch_sums(h_i, h_k, x_i, x_k, *, use_cosine: bool = True):
     u_i . u_k``) the batch enters only through ``sum_k cos(x_k, x_i) h_k = (U_i (U_k^T H_k))_i``:
     an (m, n) product, then an (N_i, n) one, instead of the (N_i, N_k) cosine matrix; the cost is
     ``2 (N_i + N_k) m n`` instead of ``N_i N_k (m + 2n)`` operations and memory is O(N (m + n)).
+    ``U = diag(r) X`` (``r_i = 1 / ||x_i||``) is never formed: ``Q = diag(r_i) X_i (X_k^T (diag(r_k) H_k))``.
     """
     _check_pairs(h_i, h_k, x_i, x_k)
     # BEGIN SOLUTION
-    U_i = _unit_rows(x_i, use_cosine)
-    U_k = U_i if x_k is x_i else _unit_rows(x_k, use_cosine)
-    return _sums(h_i, U_i @ (U_k.T @ h_k))                               # Q = C H_k = U_i (U_k^T H_k)
+    # Q = C H_k = U_i (U_k^T H_k) with U = diag(r) x: the row scalings r move onto the narrow (N, n) factors
+    r_i = _inverse_norms(x_i, use_cosine)
+    r_k = r_i if x_k is x_i else _inverse_norms(x_k, use_cosine)
+    return _sums(h_i, (x_i @ (x_k.T @ (h_k * r_k))) * r_i)
     # END SOLUTION
 
 
@@ -165,9 +173,10 @@ def theorem1_terms(params, x, *, use_cosine: bool = True) -> TheoremTerms:
     -----
     Yang 2023 (FF sparsity theory), Theorem 1, eq. (6); proof eq. (16)-(45).
     """
-    _check_x(x, "x")
-    h, _ = layer_forward(x, params)
-    A, B = batch_sums(h, h, x, x, use_cosine=use_cosine)
+    _check_layer_inputs(x, params)
+    with assume_finite():                          # x and W are checked: h and the sums need no NaN scan
+        h, _ = layer_forward(x, params)
+        A, B = batch_sums(h, h, x, x, use_cosine=use_cosine)
     return _assemble(h, -A, -B, theorem=1, A=A, B=B)
 
 
@@ -187,13 +196,15 @@ def theorem2_terms(params, x_pos, x_neg, *, use_cosine: bool = True):
     -----
     Yang 2023 (FF sparsity theory), Theorem 2, eq. (7)-(8); proof eq. (46)-(64).
     """
-    _check_x(x_pos, "x_pos")
+    _check_layer_inputs(x_pos, params, "x_pos")
     _check_x(x_neg, "x_neg", x_pos.shape[1])
-    h = {"+": layer_forward(x_pos, params)[0], "-": layer_forward(x_neg, params)[0]}
-    U = {"+": _unit_rows(x_pos, use_cosine), "-": _unit_rows(x_neg, use_cosine)}
-    # A+ - A- and B+ - B- are linear in Q = sum_k+ cos h_k - sum_k- cos h_k = U_i S (see batch_sums)
-    S = U["+"].T @ h["+"] - U["-"].T @ h["-"]                       # (m, n)
-    return tuple(_assemble(h[i], *_sums(h[i], U[i] @ S), theorem=2) for i in ("+", "-"))
+    x = {"+": x_pos, "-": x_neg}
+    with assume_finite():                          # x_pos, x_neg and W are checked
+        h = {i: layer_forward(x[i], params)[0] for i in x}
+    r = {i: _inverse_norms(x[i], use_cosine) for i in x}             # U = diag(r) x (see batch_sums)
+    # A+ - A- and B+ - B- are linear in Q = sum_k+ cos h_k - sum_k- cos h_k = U_i S
+    S = x["+"].T @ (h["+"] * r["+"]) - x["-"].T @ (h["-"] * r["-"])   # (m, n)
+    return tuple(_assemble(h[i], *_sums(h[i], (x[i] @ S) * r[i]), theorem=2) for i in ("+", "-"))
 
 
 def sparsity_change(params_before, params_after, x):
