@@ -29,7 +29,7 @@ class CostCache(NamedTuple):
 
 
 def cost_forward(x, y, params, *, rho, L_tilde: float, lam: float, lam_maps: float = 0.0,
-                 validate: bool = True):
+                 validate: bool = True, out=None):
     """Regularised cost ``C(Y^) + lambda/(2 L~) sum_l rho_l ||W_l||_F^2`` (arXiv 2405.17573, section 4).
 
     Parameters
@@ -39,6 +39,7 @@ def cost_forward(x, y, params, *, rho, L_tilde: float, lam: float, lam_maps: flo
     rho : array, shape (L,);  L_tilde : float;  lam : float, ``lambda > 0``
     lam_maps : float
         Optional weight decay ``lam_maps/2 (||U_in||^2 + ||U_out||^2)`` on learned maps (0 default).
+    validate, out : as :func:`hcref.leaky.network.leaky_forward` (``out`` holds ``cache.net.A``)
 
     Returns
     -------
@@ -54,7 +55,7 @@ def cost_forward(x, y, params, *, rho, L_tilde: float, lam: float, lam_maps: flo
     lam_maps = check_real(lam_maps, "lam_maps", low=0.0)
     if validate:
         y = as_float_array(y, "y", ndim=2)
-    yhat, net = leaky_forward(x, params, rho=rho, L_tilde=L_tilde, validate=validate)
+    yhat, net = leaky_forward(x, params, rho=rho, L_tilde=L_tilde, validate=validate, out=out)
     if validate:
         check_shape(y, "y", tuple(yhat.shape))
     xp = get_xp(yhat)

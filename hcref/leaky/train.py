@@ -182,11 +182,13 @@ class LeakyObjective:
         """Validate shapes and layer steps (a :func:`cost_forward` call with validation)."""
         cost_forward(self.x, self.y, _net(params), rho=params["rho"], L_tilde=self.L_tilde, lam=self.lam)
 
-    def evaluate(self, params) -> Evaluation:
-        """Loss, gradients (``rho`` gets a zero gradient), metrics and the cost cache at ``params``."""
+    def evaluate(self, params, *, out=None) -> Evaluation:
+        """Loss, gradients (``rho`` gets a zero gradient), metrics and the cost cache at ``params``.
+
+        ``out``: memory for the cache's stack ``A`` (see :func:`hcref.leaky.network.leaky_forward`)."""
         rho = params["rho"]
         loss, cache = cost_forward(self.x, self.y, _net(params), rho=rho, L_tilde=self.L_tilde, lam=self.lam,
-                                   validate=False)
+                                   validate=False, out=out)
         g = cost_backward(1.0, cache)
         xp = get_xp(loss)
         grads = {"W": g["W"], "rho": xp.zeros_like(rho)}
@@ -212,12 +214,15 @@ def make_step_fn(objective: LeakyObjective, *, scheme: str = "equidistant", adap
     """
     check_choice(scheme, "scheme", SCHEMES)
 
+    spare = {"A": None}     # the last step's stack A: nothing reads it after its step, the next reuses it
+
     def step_fn(params, rng, step):
         if step == 0:                                            # validate shapes and steps once
             objective.check(params)
-        _, grads, metrics, cache = objective.evaluate(params)
+        _, grads, metrics, cache = objective.evaluate(params, out=spare["A"])
         if scheme == "adaptive" and adapt_every and step % adapt_every == adapt_every - 1:
             params["rho"] = adaptive_update(cache.net.A, params["rho"], objective.L_tilde, mix=adapt_mix)
+        spare["A"] = cache.net.A
         return grads, metrics
     return step_fn
 

@@ -31,9 +31,13 @@ def build(size, dtype, torch, like=None, device="cpu"):
     rho_np = np.full(s["L"], 1.0 / s["L"])
     x, y, rho = (asarray(a, like=like, dtype=dtype) for a in (x_np, y_np, rho_np))
 
+    spare = {"A": None}     # as hcref.leaky.train.make_step_fn: the last step's stack A is reused
+
     def hcref_loss_grads(params):
-        loss, cache = cost_forward(x, y, params, rho=rho, L_tilde=L_TILDE, lam=LAM, validate=False)
+        loss, cache = cost_forward(x, y, params, rho=rho, L_tilde=L_TILDE, lam=LAM, validate=False,
+                                   out=spare["A"])
         g = cost_backward(1.0, cache)
+        spare["A"] = cache.net.A
         return loss, {k: g[k] for k in params}
 
     params = {k: asarray(v, like=like, dtype=dtype) for k, v in p.items()}

@@ -126,3 +126,18 @@ def test_train_config_round_trip_and_bad_values():
             cfg.replace(**{field: bad})
     with pytest.raises(TypeError, match="config"):
         train(teacher_data(dims=(6, 2, 6), n_train=5, n_test=5, hidden=4), {"w": 8})
+
+
+def test_step_fn_reusing_the_last_stack_gives_the_fresh_gradients():
+    from hcref.leaky.train import LeakyObjective, make_step_fn
+    from hcref.leaky.network import init_params as init_net
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((3, 9)), rng.standard_normal((2, 9))
+    params = {**init_net(rng, 3, 2, 6, 5), "rho": np.full(5, 0.2)}
+    objective = LeakyObjective(x, y, L_tilde=1.0, lam=0.1)
+    step_fn = make_step_fn(objective)
+    for step in range(3):                        # from step 1 on, the forward writes into step 0's stack
+        grads, _ = step_fn(params, None, step)
+        fresh = objective.evaluate(params).grads
+        assert all(np.array_equal(grads[k], fresh[k]) for k in fresh)
+        params = {**params, "W": params["W"] - 0.1 * grads["W"]}

@@ -131,3 +131,19 @@ def test_bad_inputs(rng):
         cost_forward(x, y, p, rho=rho, L_tilde=1.0, lam=0.0)
     with pytest.raises(ValueError, match="L_tilde"):
         cost_forward(x, y, p, rho=rho, L_tilde=0.0, lam=0.1)
+
+
+def test_forward_into_a_reused_stack_is_bit_identical_and_refuses_a_wrong_one():
+    rng = np.random.default_rng(3)
+    params = init_params(rng, 3, 2, 5, 4)
+    x = rng.standard_normal((3, 7))
+    rho = np.full(4, 0.25)
+    y, cache = leaky_forward(x, params, rho=rho, L_tilde=1.5)
+    spare = np.full_like(cache.A, np.nan)                     # stale contents must not leak in
+    y2, cache2 = leaky_forward(x, params, rho=rho, L_tilde=1.5, out=spare)
+    assert cache2.A is spare
+    assert np.array_equal(y, y2) and np.array_equal(cache.A, cache2.A)
+    for bad in (np.empty((4, 5, 7)), np.empty((5, 5, 7), dtype=np.float32), np.empty((5, 7, 5)).transpose(0, 2, 1),
+                [[0.0]]):
+        with pytest.raises(ValueError, match="out: expected"):
+            leaky_forward(x, params, rho=rho, L_tilde=1.5, out=bad)
