@@ -32,7 +32,7 @@ from hcref.backend import to_numpy  # noqa: E402
 from hcref.optim import Adam  # noqa: E402
 
 DOCUMENTS = ("000", "001", "002", "003", "004")
-COLUMNS = [("document", "doc", "s"), ("model", "model", "28s"), ("size", "size", "s"), ("dtype", "dtype", "s"),
+COLUMNS = [("document", "doc", "s"), ("model", "model", "41s"), ("size", "size", "s"), ("dtype", "dtype", "s"),
            ("hcref_ms", "hcref ms", ".2f"), ("torch_ms", "torch ms", ".2f"), ("ratio", "ratio", ".2f"),
            ("hcref_gflops", "hcref GF/s", ".1f"), ("matmul_gflops", "matmul GF/s", ".1f"),
            ("loss_err", "loss err", ".1e"), ("grad_err", "grad err", ".1e")]

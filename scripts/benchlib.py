@@ -7,6 +7,7 @@ NumPy's BLAS uses (``threadpoolctl`` caps it when installed).
 """
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 
@@ -88,14 +89,23 @@ def rel_error(a, b) -> float:
 
 
 def format_table(rows, columns) -> str:
-    """A plain text table of ``rows`` (dicts) with ``columns`` = [(key, header, format)]."""
-    head = " ".join(f"{h:>{max(len(h), 8)}}" for _, h, _ in columns)
-    lines = [head]
+    """A plain text table of ``rows`` (dicts) with ``columns`` = [(key, header, format)].
+
+    A format's leading digits set its column's least width (``"42s"``); text columns are left-aligned,
+    numbers right-aligned, so that rows printed one at a time line up under one header."""
+    def width(h, fmt):
+        digits = "".join(itertools.takewhile(str.isdigit, fmt))
+        return max(len(h), 8, int(digits) if digits else 0)
+
+    def align(fmt):
+        return "<" if fmt.endswith("s") else ">"
+
+    lines = [" ".join(f"{h:{align(fmt)}{width(h, fmt)}}" for _, h, fmt in columns)]
     for r in rows:
         cells = []
         for key, h, fmt in columns:
             v = r.get(key)
-            s = "-" if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, fmt)
-            cells.append(f"{s:>{max(len(h), 8)}}")
+            s = "-" if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, fmt.lstrip("0123456789"))
+            cells.append(f"{s:{align(fmt)}{width(h, fmt)}}")
         lines.append(" ".join(cells))
     return "\n".join(lines)
