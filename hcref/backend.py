@@ -23,7 +23,7 @@ import numpy
 __all__ = [
     "get_xp", "to_numpy", "asarray", "set_backend", "backend_name", "cupy_available",
     "default_rng", "as_float_array", "check_finite", "check_shape", "check_upstream", "check_params",
-    "check_int", "check_real", "assume_finite",
+    "check_int", "check_real", "assume_finite", "NonFiniteError",
 ]
 
 _cupy = None
@@ -193,8 +193,14 @@ def as_float_array(a: Any, name: str, *, ndim: int | tuple[int, ...] | None = No
     return a
 
 
+class NonFiniteError(ValueError):
+    """A value held NaN or infinity (raised by this module's checks; a ``ValueError``, so callers that
+    catch bad input in general still do). Training loops catch it to tell a run that overflowed
+    inside the network from other bad input."""
+
+
 def check_finite(a: Any, name: str, xp=None) -> None:
-    """Raise ``ValueError`` naming ``name`` when ``a`` holds NaN or infinity."""
+    """Raise :class:`NonFiniteError` (a ``ValueError``) naming ``name`` when ``a`` holds NaN or infinity."""
     if not hasattr(a, "dtype"):
         raise TypeError(f"{name}: expected an array, got {type(a).__name__}")
     xp = xp or get_xp(a)
@@ -204,7 +210,7 @@ def check_finite(a: Any, name: str, xp=None) -> None:
         raise TypeError(f"{name}: expected a numeric array, got dtype {a.dtype}")
     if not bool(xp.all(xp.isfinite(a))):
         bad = int(a.size - int(xp.count_nonzero(xp.isfinite(a))))
-        raise ValueError(f"{name}: expected finite values, found {bad} NaN/inf entries")
+        raise NonFiniteError(f"{name}: expected finite values, found {bad} NaN/inf entries")
 
 
 def check_shape(a: Any, name: str, expected: tuple) -> None:
@@ -227,7 +233,7 @@ def check_upstream(dout: Any, expected: Any, name: str = "dout"):
     shape = tuple(expected) if isinstance(expected, tuple) else tuple(getattr(expected, "shape", ()))
     if shape == () and isinstance(dout, (int, float)) and not isinstance(dout, bool):
         if not (dout == dout and abs(dout) != float("inf")):
-            raise ValueError(f"{name}: expected a finite number, got {dout!r}")
+            raise NonFiniteError(f"{name}: expected a finite number, got {dout!r}")
         return dout
     as_float_array(dout, name, allow_complex=True)
     if tuple(dout.shape) != shape:
@@ -271,7 +277,7 @@ def check_real(value: Any, name: str, *, low: float | None = None, high: float |
         raise TypeError(f"{name}: expected a real number, got {type(value).__name__} {value!r}")
     v = float(value)
     if v != v or v in (float("inf"), float("-inf")):
-        raise ValueError(f"{name}: expected a finite number, got {v}")
+        raise NonFiniteError(f"{name}: expected a finite number, got {v}")
     bad_low = low is not None and (v <= low if low_open else v < low)
     bad_high = high is not None and (v >= high if high_open else v > high)
     if bad_low or bad_high:

@@ -162,3 +162,17 @@ def test_hyper_network_still_refuses_a_non_finite_layer_parameter_by_name():
     p["L2.W1"][0, 0] = np.nan
     with pytest.raises(ValueError, match=r"params\['L2.W1'\].*finite"):
         network_forward(rng.standard_normal((5, 8)), p, variant="mhc", n=4)
+
+
+def test_non_finite_values_raise_the_typed_error_that_training_loops_catch():
+    from hcref.backend import NonFiniteError, check_finite, check_real, check_upstream
+    for call in (lambda: check_finite(np.array([np.inf]), "a"),
+                 lambda: as_float_array(np.array([[np.nan]]), "x"),
+                 lambda: check_upstream(float("nan"), (), "dloss"),
+                 lambda: check_real(float("inf"), "lr")):
+        with pytest.raises(NonFiniteError, match="finite") as info:
+            call()
+        assert isinstance(info.value, ValueError)              # still a ValueError for general callers
+    with pytest.raises(ValueError) as info:                     # other bad input is not a NonFiniteError
+        as_float_array(np.zeros(3), "x", ndim=2)
+    assert not isinstance(info.value, NonFiniteError)

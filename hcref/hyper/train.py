@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..backend import asarray, default_rng, get_xp, to_numpy
+from ..backend import asarray, default_rng, get_xp, to_numpy, NonFiniteError
 from ..blocks import cross_entropy_forward
 from ..config import RunConfig, check_choice, run_identity
 from ..optim import Adam
@@ -155,9 +155,7 @@ def train_variant(data, config: HyperTrainConfig, *, checkpoint: str | None = No
         try:
             loss, grads, _, _ = network_loss_and_grads(asarray(data.x_train[idx], like=like),
                                                        asarray(data.y_train[idx], like=like), p, **options)
-        except ValueError as exc:          # the streams overflowed to inf/NaN inside the network: diverged
-            if "finite" not in str(exc):
-                raise
+        except NonFiniteError as exc:      # the streams overflowed to inf/NaN inside the network: diverged
             raise DivergenceError(f"non-finite values inside the network at step {step}: {exc}", step=int(step),
                                   quantity="activations") from exc
         sq = sum(float(get_xp(v).sum(v * v)) for v in grads.values())

@@ -20,7 +20,8 @@ import math
 import warnings
 from typing import NamedTuple
 
-from ..backend import asarray, default_rng, get_xp, as_float_array, check_upstream, check_int, check_real
+from ..backend import (asarray, default_rng, get_xp, as_float_array, check_upstream, check_int, check_real,
+                       NonFiniteError)
 from ..config import RunConfig, check_choice, run_identity
 from ..blocks import affine_forward, affine_backward, cross_entropy_forward, cross_entropy_backward, init_affine
 from ..optim import Nadam
@@ -317,9 +318,7 @@ def train_classifier(data, config: FlowClassifierConfig, *, checkpoint: str | No
         idx = asarray(r.choice(n, size=min(c.batch, n), replace=False), like=x_tr)
         try:
             loss, g, acc = loss_and_grads(x_tr[idx], y_tr[idx], p, field=field, **solve)
-        except ValueError as exc:                            # the state overflowed to inf/NaN
-            if "finite" not in str(exc):
-                raise
+        except NonFiniteError as exc:                        # the state overflowed to inf/NaN
             raise DivergenceError(f"non-finite values at step {step}: {exc}") from exc
         if loss > c.loss_cap:                                # blown up (the flow left every scale)
             raise DivergenceError(f"loss {loss:.3g} exceeded loss_cap={c.loss_cap:g} at step {step}")
