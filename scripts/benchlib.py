@@ -56,26 +56,30 @@ def interleaved_medians(steppers: dict, repeats: int = DEFAULT_REPEATS) -> dict:
     return {k: statistics.median(v) for k, v in interleaved_times(steppers, repeats).items()}
 
 
-def matmul_rate(m: int, k: int, n: int, dtype: str, xp=np, min_seconds: float = 0.05) -> float:
-    """GFLOP/s of one plain ``(m, k) @ (k, n)`` product into a preallocated output (median of 5)."""
+def matmul_stepper(m: int, k: int, n: int, dtype: str, xp=np, seconds: float = 0.02):
+    """``(step, flops)``: ``step()`` runs one plain ``(m, k) @ (k, n)`` product into a preallocated output
+    as many times as fill about ``seconds``, and ``flops`` is what one call computes. Timed among the
+    models' steppers by :func:`interleaved_times`, its rate sees the same machine state as they do."""
     rng = np.random.default_rng(1)
     a = xp.asarray(rng.standard_normal((m, k)), dtype=dtype)
     b = xp.asarray(rng.standard_normal((k, n)), dtype=dtype)
     out = xp.empty((m, n), dtype=dtype)
     xp.dot(a, b, out=out)
-    t0 = time.perf_counter()
-    xp.dot(a, b, out=out)
-    one = max(time.perf_counter() - t0, 1e-7)
-    reps = max(1, min(5000, int(min_seconds / one)))
-    ts = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            xp.dot(a, b, out=out)
+
+    def sync():
         if xp.__name__ == "cupy":
             xp.cuda.Stream.null.synchronize()
-        ts.append((time.perf_counter() - t0) / reps)
-    return 2.0 * m * k * n / statistics.median(ts) / 1e9
+    sync()
+    t0 = time.perf_counter()
+    xp.dot(a, b, out=out)
+    sync()
+    reps = max(1, min(5000, int(seconds / max(time.perf_counter() - t0, 1e-7))))
+
+    def step():
+        for _ in range(reps):
+            xp.dot(a, b, out=out)
+        sync()
+    return step, 2.0 * m * k * n * reps
 
 
 def rel_error(a, b) -> float:

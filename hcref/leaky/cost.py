@@ -61,7 +61,7 @@ def cost_forward(x, y, params, *, rho, L_tilde: float, lam: float, lam_maps: flo
     xp = get_xp(yhat)
     half, mcache = mse_forward(yhat.T, y.T)                   # sum r^2 / (2N)
     W = net.W
-    sq = xp.sum(W * W, axis=(1, 2))
+    sq = xp.einsum("lij,lij->l", W, W)                        # ||W_l||_F^2
     reg = lam / (2.0 * L_tilde) * float(xp.dot(xp.asarray(net.rho, dtype=sq.dtype), sq))
     loss = 2.0 * half + reg
     U_in, U_out = params["U_in"], params["U_out"]
@@ -110,11 +110,11 @@ def cost_backward_with_B(dloss, cache: CostCache, keep_B: bool = True):
     g_out = affine_backward(dyhat, net.out_cache)             # Y^^T = A_L^T U_out^T
     B_L = g_out["x"].T * (-1.0 / lam)                         # B_L = -(1/lambda) dC/dA_L
     B0, M, Bs = backward_recursion(B_L, net, keep_B=keep_B)   # B_(l-1) from B_l
-    # L = ... + lambda/(2L~) sum rho_l ||W_l||^2 and dC/dW_l = -lambda rho_l B_l sigma^T
-    dW = M
-    dW *= -lam
-    dW += (lam / net.L_tilde) * net.W
-    dW *= xp.asarray(net.rho, dtype=dW.dtype)[:, None, None] * dloss
+    # L = ... + lambda/(2L~) sum rho_l ||W_l||^2 and dC/dW_l = -lambda rho_l B_l sigma^T (= -lambda rho_l M_l):
+    # dW_l = dloss lambda rho_l (W_l / L~ - M_l)
+    dW = xp.multiply(net.W, 1.0 / net.L_tilde, dtype=M.dtype)
+    dW -= M
+    dW *= xp.asarray(net.rho, dtype=dW.dtype)[:, None, None] * (lam * dloss)
     g_in = affine_backward((-lam * dloss) * B0.T, net.in_cache)   # dC/dA_0 = -lambda B_0
     dU_out = g_out["W"].T * dloss
     dU_in = g_in["W"].T

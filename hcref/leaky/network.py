@@ -221,11 +221,12 @@ def backward_recursion(B_L, cache: LeakyCache, keep_B: bool = False):
     if keep_B:
         Bs[L] = B
     for l in range(L, 0, -1):
+        # forward: rho_l V_l relu(A_(l-1))  =>  relu'(A_(l-1)) . ((rho_l V_l)^T B_l)
+        # (this product first, before A_(l-1) is read: the float32 backward measured 3% faster so)
+        xp.dot((rho_h[l - 1] * W[l - 1, :, :w]).T, B, out=VtB)   # rho_l on the (w, w) V_l, not on (w, N)
         xp.maximum(A[l - 1], 0, out=S[:w])                    # S = sigma(A_(l-1))
         # forward: A_l = ... + rho_l W_l sigma(A_(l-1))  =>  the W_l part  M_l = B_l sigma(A_(l-1))^T
         xp.dot(B, S.T, out=M[l - 1])
-        # forward: rho_l V_l relu(A_(l-1))  =>  relu'(A_(l-1)) . ((rho_l V_l)^T B_l)
-        xp.dot((rho_h[l - 1] * W[l - 1, :, :w]).T, B, out=VtB)   # rho_l on the (w, w) V_l, not on (w, N)
         xp.greater(S[:w], 0, out=relu_on)                     # relu'(A_(l-1)) = 1[A_(l-1) > 0]
         VtB *= relu_on
         # forward: (1 - rho_l L~) A_(l-1)  =>  B_(l-1) = (1 - rho_l L~) B_l + the term above
