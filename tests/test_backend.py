@@ -176,3 +176,13 @@ def test_non_finite_values_raise_the_typed_error_that_training_loops_catch():
     with pytest.raises(ValueError) as info:                     # other bad input is not a NonFiniteError
         as_float_array(np.zeros(3), "x", ndim=2)
     assert not isinstance(info.value, NonFiniteError)
+
+
+def test_hyper_network_reports_streams_that_overflow_inside_it():
+    from hcref.backend import NonFiniteError
+    from hcref.hyper.network import init_network, network_forward
+    rng = np.random.default_rng(0)
+    p = init_network(rng, variant="hc", n=2, d_in=4, D=4, K=8, C=3, depth=40)
+    p = {k: (v * 1e10 if k.endswith("b_res") else v) for k, v in p.items()}   # H_res = 1e10 I: finite, explosive
+    with pytest.raises(NonFiniteError, match="overflowed"), np.errstate(over="ignore", invalid="ignore"):
+        network_forward(rng.standard_normal((3, 4)), p, variant="hc", n=2)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array, check_upstream, check_int, assume_finite
+from ..backend import get_xp, as_float_array, check_upstream, check_int, assume_finite, NonFiniteError
 from ..blocks import (affine_forward, affine_backward, rmsnorm_forward, rmsnorm_backward,
                       init_affine, cross_entropy_forward, cross_entropy_backward)
 from .layer import init_layer, layer_forward, layer_backward, _check_layer_params
@@ -115,6 +115,9 @@ def network_forward(x, params, *, variant: str, n: int, dynamic: bool = True, ro
             layers.append(c)
         z, cnorm = rmsnorm_forward(xp.sum(X, axis=1), {"g": params["out.g"]})
         logits, cout = affine_forward(z, {"W": params["out.W"], "b": params["out.b"]})
+    if not bool(xp.all(xp.isfinite(logits))):      # finite inputs, but the streams overflowed on the way
+        raise NonFiniteError("logits: the streams overflowed to inf/NaN inside the network (finite x and "
+                             "parameters); the parameters are too large for this depth")
     return logits, NetworkCache(cemb, layers, cnorm, cout, n)
 
 
