@@ -147,6 +147,7 @@ def main(argv=None):
                     help="threads for PyTorch and NumPy's BLAS; None: PyTorch's own count for both")
     ap.add_argument("--json", default=None, metavar="PATH", help="write the rows as JSON")
     ap.add_argument("--memory", action="store_true", help="also measure peak memory (ODE adjoint, Theorem terms)")
+    ap.add_argument("--markdown", default=None, metavar="PATH", help="write the table as Markdown (for the README)")
     args = ap.parse_args(argv)
     only = [d.strip() for d in args.only.split(",")]
     bad = [d for d in only if d not in DOCUMENTS]
@@ -166,7 +167,24 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(_finite(out), fh, indent=1)
+    if args.markdown:
+        with open(args.markdown, "w") as fh:
+            fh.write(markdown_table(rows) + "\n")
     return rows
+
+
+def markdown_table(rows) -> str:
+    """The rows as a Markdown table, three significant digits, the leaky ResNet's matmul share added."""
+    def sig(v):
+        return "-" if v is None or not math.isfinite(v) else f"{v:.3g}"
+    lines = ["| document | model | size | dtype | hcref ms | PyTorch ms | ratio | hcref GFLOP/s | matmul GFLOP/s "
+             "| share of matmul rate |", "| --- " * 10 + "|"]
+    for r in rows:
+        share = r["hcref_gflops"] / r["matmul_gflops"]
+        lines.append(f"| {r['document']} | {r['model']} | {r['size']} | {r['dtype']} | {sig(r['hcref_ms'])} | "
+                     f"{sig(r['torch_ms'])} | {r['ratio']:.2f} | {sig(r['hcref_gflops'])} | "
+                     f"{sig(r['matmul_gflops'])} | {share:.0%} |")
+    return "\n".join(lines)
 
 
 def _finite(v):
