@@ -131,8 +131,8 @@ def leaky_forward(x, params, *, rho, L_tilde: float, validate: bool = True, out=
     out : array, shape (L+1, w, N), optional
         Memory for the stack of representations ``A`` (``cache.A``), overwritten. A training loop
         hands back the previous step's ``cache.A``, which it no longer reads: at the paper's size,
-        writing the stack into memory the process already holds measured 20% (float32) to 25%
-        (float64) faster per forward than a fresh stack (one BLAS thread).
+        a forward into a fresh stack measured 25% (float32) to 30% (float64) slower than one into memory
+        the process already holds (one BLAS thread).
 
     Returns
     -------
