@@ -181,12 +181,15 @@ def markdown_table(rows) -> str:
     """The rows as a Markdown table, three significant digits, the leaky ResNet's matmul share added."""
     def sig(v):
         return "-" if v is None or not math.isfinite(v) else f"{v:.3g}"
+
+    def ratio(v):
+        return "-" if v is None or not math.isfinite(v) else f"{v:.2f}"
     lines = ["| document | model | size | dtype | hcref ms | PyTorch ms | ratio | hcref GFLOP/s | matmul GFLOP/s "
              "| share of matmul rate |", "| --- " * 10 + "|"]
     for r in rows:
         share = r["hcref_gflops"] / r["matmul_gflops"]
         lines.append(f"| {r['document']} | {r['model']} | {r['size']} | {r['dtype']} | {sig(r['hcref_ms'])} | "
-                     f"{sig(r['torch_ms'])} | {r['ratio']:.2f} | {sig(r['hcref_gflops'])} | "
+                     f"{sig(r['torch_ms'])} | {ratio(r['ratio'])} | {sig(r['hcref_gflops'])} | "
                      f"{sig(r['matmul_gflops'])} | {share:.0%} |")
     return "\n".join(lines)
 

@@ -43,3 +43,13 @@ def test_bad_document_is_refused(tmp_path):
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "bench.py"), "--only", "999"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "--only" in proc.stderr
+
+
+def test_markdown_table_has_one_line_per_row(tmp_path):
+    md = tmp_path / "bench.md"
+    data, _ = _run(tmp_path, "--only", "003", "--sizes", "small", "--repeats", "1", "--threads", "1",
+                   "--markdown", str(md))
+    lines = md.read_text().strip().split("\n")
+    assert lines[0].startswith("| document | model |") and "share of matmul rate" in lines[0]
+    assert len(lines) == 2 + len(data["rows"]) == 4                      # header, rule, float64, float32
+    assert all(line.count("|") == 11 for line in lines)
