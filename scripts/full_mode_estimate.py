@@ -4,9 +4,10 @@ Every training task of a lesson's full mode is run for a short prefix of its ste
 steps, a few repetitions, medians; one BLAS thread, as a sweep worker has). The slope gives seconds
 per step, the intercept the task's fixed cost (data, evaluation); a task is projected as
 ``fixed + steps * per_step``. Lessons 00 and 03 are timed end to end (a subprocess running
-``--full``). Sweep tasks (lessons 02, 04, 05) are independent: on ``W`` workers a sweep of ``T`` equal
-tasks takes ``ceil(T / W)`` task times. In-process parts (lessons 01 and 06, and every lesson's
-non-sweep sections) run once, serially, whatever ``W``. The lessons are imported, never modified.
+``--full``). Sweep tasks (lessons 01, 02, 04, 05 and lesson 06's network pairs) are independent: on ``W``
+workers a sweep of ``T`` equal tasks takes ``ceil(T / W)`` task times. In-process parts (lesson 06's single-layer
+runs, and every lesson's non-sweep sections) run once, serially, whatever ``W``. The lessons are imported,
+never modified.
 
 Usage::
 
@@ -78,8 +79,8 @@ def rows_01(n, reps):
     run = lambda k: m.train_classifier(data, dataclasses.replace(base, steps=k), desc="estimate")  # noqa: E731
     per, fixed = measure_prefix(run, n, reps)
     tasks = 2 * st["train_seeds"] + 2               # simplex + residual on every seed, softmax and dense on one
-    return [row("01", f"training (simplex projection, depth {base.depth})", tasks, base.steps, "step", False,
-                per, fixed, "prefix")]
+    return [row("01", f"training (simplex projection, depth {base.depth})", tasks, base.steps, "step", True,
+                per, fixed, "prefix")]                      # a run_sweep of train_task
 
 
 def rows_02(n, reps):
@@ -144,8 +145,9 @@ def rows_06(n, reps):
         steps_per_epoch = len(d.y_train) / c.batch
         run = lambda k: fn(d.x_train, d.y_train, dataclasses.replace(c, epochs=k / steps_per_epoch))  # noqa: E731,B023
         per, fixed = measure_prefix(run, n, reps)
+        # one network_pair_task per seed (FF and BP together) in a run_sweep: the two rows share the workers alike
         out.append(row("06", f"{key} network (widths {c.sizes[1:]})", s["net_seeds"], round(c.epochs * steps_per_epoch),
-                       "step", False, per, fixed, "prefix"))
+                       "step", True, per, fixed, "prefix"))
     return out
 
 
