@@ -76,7 +76,7 @@ def rows_01(n, reps):
     st = m.settings({"full": True, "seed": 0})
     data = m.digits(seed=0)
     base = dataclasses.replace(st["train"], skip="simplex", weights="projection")
-    run = lambda k: m.train_classifier(data, dataclasses.replace(base, steps=k), desc="estimate")  # noqa: E731
+    run = lambda k: m.train_task(data, m.TrainTaskConfig.of(dataclasses.replace(base, steps=k), seed=0))  # noqa: E731
     per, fixed = measure_prefix(run, n, reps)
     tasks = 2 * st["train_seeds"] + 2               # simplex + residual on every seed, softmax and dense on one
     return [row("01", f"training (simplex projection, depth {base.depth})", tasks, base.steps, "step", True,
@@ -140,7 +140,8 @@ def rows_06(n, reps):
         c = s[key]
         per, fixed = measure_prefix(lambda k: fn(*args, config=dataclasses.replace(c, n_steps=k)), n, reps)  # noqa: B023
         out.append(row("06", f"{key} single layer (n {c.n}, {c.mode})", 1, c.n_steps, "step", False, per, fixed, "prefix"))
-    for key, fn in (("ff", m.train_ff), ("bp", m.train_bp)):
+    from hcref.ff.experiments import train_bp, train_ff    # what the lesson's network_pair_task runs
+    for key, fn in (("ff", train_ff), ("bp", train_bp)):
         c = s[key]
         steps_per_epoch = len(d.y_train) / c.batch
         run = lambda k: fn(d.x_train, d.y_train, dataclasses.replace(c, epochs=k / steps_per_epoch))  # noqa: E731,B023

@@ -42,3 +42,19 @@ def test_bad_input_is_a_value_error(bad):
     args = dict(tasks=1, per_step=1.0, steps=1, fixed=0.0, sweep=True) | bad
     with pytest.raises(ValueError, match="tasks"):
         fme.project(**args)
+
+
+def test_every_lesson_name_the_estimator_reads_exists():
+    """The estimator imports the lessons and calls their functions: a renamed one must fail here, not
+    after minutes of measuring (lesson 01's ``train_classifier`` became a sweep task once)."""
+    import inspect
+    import re
+    missing = []
+    for name, fn in vars(fme).items():
+        if not (name.startswith("rows_") and callable(fn)) or name == "rows_end_to_end":
+            continue
+        src = inspect.getsource(fn)
+        lesson = fme.load_lesson(re.search(r'load_lesson\("([^"]+)"\)', src).group(1))
+        missing += [f"{name}: m.{attr}" for attr in sorted(set(re.findall(r"\bm\.(\w+)", src)))
+                    if not hasattr(lesson, attr)]
+    assert not missing, missing
