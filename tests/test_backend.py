@@ -186,3 +186,12 @@ def test_hyper_network_reports_streams_that_overflow_inside_it():
     p = {k: (v * 1e10 if k.endswith("b_res") else v) for k, v in p.items()}   # H_res = 1e10 I: finite, explosive
     with pytest.raises(NonFiniteError, match="overflowed"), np.errstate(over="ignore", invalid="ignore"):
         network_forward(rng.standard_normal((3, 4)), p, variant="hc", n=2)
+
+
+def test_hyper_network_names_the_layer_of_a_wrongly_shaped_parameter():
+    from hcref.hyper.network import init_network, network_forward
+    rng = np.random.default_rng(0)
+    p = init_network(rng, variant="mhc", n=4, d_in=8, D=8, K=16, C=3, depth=3)
+    p["L1.W2"] = p["L1.W2"][:, :5]
+    with pytest.raises(ValueError, match=r"params\['L1.W2'\]"):
+        network_forward(rng.standard_normal((5, 8)), p, variant="mhc", n=4)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array, asarray, check_upstream, check_int, check_real
+from ..backend import get_xp, as_float_array, asarray, check_shape, check_upstream, check_int, check_real
 from ..blocks import rmsnorm_forward, rmsnorm_backward, mlp_forward, mlp_backward, init_mlp
 from .spectral_sphere import shc_params_for_diagonal
 from .variants import VARIANTS, COEFFICIENT_MAPS, DYNAMIC_MAPS, check_variant, res_size
@@ -138,6 +138,10 @@ def _check_layer_params(params, variant, n, D):
             if params[key].shape != (size,):
                 raise ValueError(f"params[{key!r}]: expected shape ({size},) for n = {n} streams and "
                                  f"variant {variant!r}, got {tuple(params[key].shape)} (stream count mismatch?)")
+    check_shape(params["W1"], "params['W1']", (D, None))          # the block F(h) = MLP(RMSNorm(h)): D -> K -> D
+    K = params["W1"].shape[1]
+    for key, shape in (("b1", (K,)), ("W2", (K, D)), ("b2", (D,))):
+        check_shape(params[key], f"params[{key!r}]", shape)
 
 
 def _raw_coefficients(X, params, variant, dynamic, eps):

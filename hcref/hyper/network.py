@@ -8,6 +8,7 @@ Parameters live in one flat dict: ``embed.W``, ``embed.b``, ``L<l>.<key>`` for l
 """
 from __future__ import annotations
 
+import contextlib
 from typing import NamedTuple
 
 from ..backend import get_xp, as_float_array, check_upstream, check_int, assume_finite, NonFiniteError
@@ -51,6 +52,15 @@ def network_depth(params: dict) -> int:
 def _layer_params(params, l):
     pre = f"L{l}."
     return {k[len(pre):]: v for k, v in params.items() if k.startswith(pre)}
+
+
+@contextlib.contextmanager
+def _layer_key_in_errors(l):
+    """Re-raise a layer's ValueError/TypeError with the network's key (``params['L3.W1']``)."""
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(str(exc).replace("params['", f"params['L{l}.")) from exc
 
 
 class NetworkCache(NamedTuple):
@@ -101,17 +111,16 @@ def network_forward(x, params, *, variant: str, n: int, dynamic: bool = True, ro
     D = params["embed.W"].shape[-1]
     layer_params = [_layer_params(params, l) for l in range(network_depth(params))]
     for l, lp in enumerate(layer_params):
-        try:
+        with _layer_key_in_errors(l):
             _check_layer_params(lp, variant, n, D)
-        except (ValueError, TypeError) as exc:     # name the network's key of a bad layer parameter
-            raise type(exc)(str(exc).replace("params['", f"params['L{l}.")) from exc
     with assume_finite():                         # all parameters and x are checked finite above
         e, cemb = affine_forward(x, {"W": params["embed.W"], "b": params["embed.b"]})
         X = xp.broadcast_to(e[:, None, :], (e.shape[0], n, D))      # n copies of the embedding
         layers = []
-        for lp in layer_params:
-            X, c = layer_forward(X, lp, variant=variant, n=n, dynamic=dynamic, rounds=rounds,
-                                 sinkhorn_grad=sinkhorn_grad, activation=activation)
+        for l, lp in enumerate(layer_params):
+            with _layer_key_in_errors(l):         # e.g. a wrong shape, found by the layer's blocks
+                X, c = layer_forward(X, lp, variant=variant, n=n, dynamic=dynamic, rounds=rounds,
+                                     sinkhorn_grad=sinkhorn_grad, activation=activation)
             layers.append(c)
         z, cnorm = rmsnorm_forward(xp.sum(X, axis=1), {"g": params["out.g"]})
         logits, cout = affine_forward(z, {"W": params["out.W"], "b": params["out.b"]})
