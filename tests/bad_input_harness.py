@@ -527,7 +527,8 @@ NO_CALL = {
                                            "tests/leaky/test_experiments.py and through data.teacher_data, which is walked",
     "hcref.ode.adjoint_study.peak_bytes": "a measurement driver around the caller's function",
     "hcref.backend.cupy_available": "takes no argument",
-    "hcref.backend.assume_finite": "takes no argument (a context manager); tested in tests/test_backend.py",
+    "hcref.backend.assume_finite": "takes no argument (a context manager); "
+                                   "tested in tests/test_backend.py",
     "hcref.backend.backend_name": "takes no argument",
     "hcref.backend.set_backend": "changes global state; its bad names are tested in tests/test_backend.py",
     "hcref.config.data_fingerprint": "fingerprints any arrays, of any shape and dtype, by design",

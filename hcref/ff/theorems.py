@@ -22,8 +22,9 @@ Pairwise terms by matrix products (ReLU outputs are non-negative; ``h_i`` vanish
     ||h_k * m_i||_2 cos(h_i, h_k * m_i)  = h_i . h_k / ||h_i||_2  -> (H_i @ H_k^T) / ||h_i||
 
 (:func:`pairwise_terms` returns these (N_i, N_k) matrices). The per-sample sums ``A, B`` need only
-``sum_k cos(x_k, x_i) h_k``, an (N_i, n) matrix made without any N_i x N_k one (:func:`batch_sums`). Silent samples (``h_i = 0``) have ``A = B = 0``: the
-theory predicts no change; they are flagged and left out of agreement rates.
+``sum_k cos(x_k, x_i) h_k``, an (N_i, n) matrix made without any N_i x N_k one (:func:`batch_sums`).
+Silent samples (``h_i = 0``) have ``A = B = 0``: the theory predicts no change; they are flagged and
+left out of agreement rates.
 """
 from __future__ import annotations
 
