@@ -18,6 +18,7 @@ import math
 
 from .backend import get_xp, to_numpy, asarray
 from .config import check_choice
+from .parallel import resolve_threads, run_pieces, split_range
 
 __all__ = ["SGD", "Adam", "Nadam", "LBFGS", "make_optimizer"]
 
@@ -94,15 +95,21 @@ class SGD(_Optimizer):
 
 
 class Adam(_Optimizer):
-    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+    """Adam (see the module docstring). ``threads``: a large parameter's blocks are updated on this
+    many threads (:mod:`hcref.parallel`; default the BLAS thread count in use). Elementwise, so the
+    result is bit-identical for any number of threads."""
+
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 threads: int | None = None):
         super().__init__(lr)
         self.beta1 = _check_finite(beta1, "beta1", 0.0, 1.0)
         self.beta2 = _check_finite(beta2, "beta2", 0.0, 1.0)
         self.eps = _check_finite(eps, "eps", 0.0, low_open=True)
+        self.threads = resolve_threads(threads)
 
     def _update(self, k, p, g):
         """Adam's update of one parameter, block by block (see :func:`_blockwise`)."""
-        return _blockwise(self._update_block, p, g, self._slot("m", k, p), self._slot("v", k, p))
+        return _blockwise(self._update_block, p, g, self._slot("m", k, p), self._slot("v", k, p), self.threads)
 
     def _moments(self, g, m, v):
         """Update the moments ``m, v`` in place (they are the optimiser's own arrays) and return
@@ -149,9 +156,11 @@ class Nadam(Adam):
 
 #: elements per block of :func:`_blockwise` on the host: the block's ~8 arrays stay in a core's cache
 _HOST_BLOCK = 1 << 15
+#: fewest elements per thread of :func:`_blockwise` (below this the threads' overhead outweighs the gain)
+_MIN_PER_THREAD = 1 << 18
 
 
-def _blockwise(update_block, p, g, m, v):
+def _blockwise(update_block, p, g, m, v, threads: int = 1):
     """A new parameter array from ``update_block(p, g, m, v, out)`` applied to matching flat blocks.
 
     Adam is a dozen elementwise passes; on the host, running all of them on one cache-sized block
@@ -159,14 +168,20 @@ def _blockwise(update_block, p, g, m, v):
     the time of whole-array passes at a few million parameters). Elementwise, so the result is
     bit-identical either way. Other backends take the whole array as one block. The slots ``m, v``
     are C-contiguous (see :meth:`_Optimizer._slot`), so their flat views update them in place.
+    With ``threads > 1`` a large array's blocks are shared out among threads (:func:`hcref.parallel.run_pieces`).
     """
     xp = get_xp(p)
     out = xp.empty(p.shape, dtype=xp.result_type(p, g))
     flat = [a.reshape(-1) for a in (p, g, m, v, out)]
     n = out.size
     block = _HOST_BLOCK if xp.__name__ == "numpy" else max(n, 1)
-    for lo in range(0, n, block):
-        update_block(*(a[lo:lo + block] for a in flat))
+    starts = range(0, n, block)
+
+    def update_blocks(piece):
+        for lo in starts[piece]:
+            update_block(*(a[lo:lo + block] for a in flat))
+    pieces = split_range(len(starts), max(1, min(threads, n // _MIN_PER_THREAD)))
+    run_pieces(update_blocks, pieces, like=p)
     return out
 
 

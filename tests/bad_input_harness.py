@@ -530,6 +530,10 @@ NO_CALL = {
     "hcref.backend.assume_finite": "takes no argument (a context manager); "
                                    "tested in tests/test_backend.py",
     "hcref.backend.backend_name": "takes no argument",
+    "hcref.parallel.default_threads": "takes no argument",
+    "hcref.parallel.resolve_threads": "an int check; its bad values are tested in tests/test_parallel.py",
+    "hcref.parallel.split_range": "integer arguments; their bad values are tested in tests/test_parallel.py",
+    "hcref.parallel.run_pieces": "driver over a caller's function and items; tested in tests/test_parallel.py",
     "hcref.backend.set_backend": "changes global state; its bad names are tested in tests/test_backend.py",
     "hcref.config.data_fingerprint": "fingerprints any arrays, of any shape and dtype, by design",
     "hcref.data.read_idx": "reads a file path; damaged files are tested in tests/test_data_safety.py",

@@ -196,3 +196,19 @@ def test_adam_matches_its_formula_on_any_layout_and_across_blocks(layout):
         w = w - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
         p = opt.step({"p": p}, {"p": g})["p"]
         np.testing.assert_array_equal(p, w)
+
+
+@pytest.mark.parametrize("cls", [Adam, Nadam])
+def test_adam_on_several_threads_is_bit_identical_to_one(cls):
+    rng = np.random.default_rng(3)
+    p = {"W": rng.standard_normal((3, 300, 700)), "b": rng.standard_normal(5)}   # W: 630,000 elements
+    one, many = cls(lr=1e-2, threads=1), cls(lr=1e-2, threads=3)
+    assert many.threads == 3 and cls(lr=1e-2).threads >= 1
+    a = b = p
+    for _ in range(3):
+        g = {k: rng.standard_normal(v.shape) for k, v in p.items()}
+        a, b = one.step(a, g), many.step(b, g)
+        assert all(np.array_equal(a[k], b[k]) for k in p)
+    for bad, err in ((0, ValueError), (2.0, TypeError)):
+        with pytest.raises(err, match="threads"):
+            cls(threads=bad)

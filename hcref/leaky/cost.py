@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import get_xp, as_float_array, check_shape, check_upstream, check_real
+from ..backend import get_xp, as_float_array, check_shape, check_upstream, check_real, to_numpy
 from ..blocks import affine_backward, mse_forward, mse_backward
 from .network import LeakyCache, leaky_forward, backward_recursion
 
@@ -111,10 +111,13 @@ def cost_backward_with_B(dloss, cache: CostCache, keep_B: bool = True):
     B_L = g_out["x"].T * (-1.0 / lam)                         # B_L = -(1/lambda) dC/dA_L
     B0, M, Bs = backward_recursion(B_L, net, keep_B=keep_B)   # B_(l-1) from B_l
     # L = ... + lambda/(2L~) sum rho_l ||W_l||^2 and dC/dW_l = -lambda rho_l B_l sigma^T (= -lambda rho_l M_l):
-    # dW_l = dloss lambda rho_l (W_l / L~ - M_l)
-    dW = xp.multiply(net.W, 1.0 / net.L_tilde, dtype=M.dtype)
-    dW -= M
-    dW *= xp.asarray(net.rho, dtype=dW.dtype)[:, None, None] * (lam * dloss)
+    # dW_l = dloss lambda rho_l (W_l / L~ - M_l), layer by layer into M's memory (M is ours): each layer's
+    # three passes stay in cache (float64, at the paper's size: 4 ms against 9 ms for whole-stack passes)
+    dW, term = M, xp.empty(M.shape[1:], dtype=M.dtype)
+    for l, r in enumerate(to_numpy(net.rho).tolist()):        # host scalars (one transfer)
+        xp.multiply(net.W[l], 1.0 / net.L_tilde, out=term)   # W_l / L~
+        term -= M[l]                                          # W_l / L~ - M_l
+        xp.multiply(term, r * (lam * dloss), out=dW[l])       # dloss lambda rho_l (...)
     g_in = affine_backward((-lam * dloss) * B0.T, net.in_cache)   # dC/dA_0 = -lambda B_0
     dU_out = g_out["W"].T * dloss
     dU_in = g_in["W"].T

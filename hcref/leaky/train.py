@@ -116,7 +116,12 @@ class Evaluation(NamedTuple):
     loss: float              # the regularised cost L(theta)
     grads: dict              # W, U_in, U_out, rho (zero for fixed maps and for rho)
     metrics: dict            # loss, train_mse, grad_norm, stationarity
-    cost_cache: CostCache    # of :func:`hcref.leaky.cost.cost_forward` (A_l for the adaptive rule)
+    cost_caches: tuple       # one CostCache of :func:`hcref.leaky.cost.cost_forward` per sample block
+
+    def representations(self):
+        """The stack ``A_0..A_L``, shape (L+1, w, N), of every sample (the blocks' stacks side by side)."""
+        stacks = [c.net.A for c in self.cost_caches]
+        return stacks[0] if len(stacks) == 1 else get_xp(stacks[0]).concatenate(stacks, axis=2)
 
 
 def _net(params):
@@ -164,6 +169,10 @@ def stationarity(W, dW, rho, L_tilde: float, lam: float) -> float:
     return float(xp.sqrt(xp.sum(R * R) / max(float(xp.sum(W * W)), 1e-300)))
 
 
+#: fewest samples per block of :class:`LeakyObjective` (below this the threads' overhead outweighs the gain)
+MIN_BLOCK_SAMPLES = 256
+
+
 class LeakyObjective:
     """The regularised cost of one data set as a function of the parameter dict (W, U_in, U_out, rho).
 
@@ -173,31 +182,80 @@ class LeakyObjective:
     L_tilde, lam : effective depth and regularisation lambda
     learn_maps : bool
         When False the gradients of ``U_in``, ``U_out`` are reported as zero (fixed maps).
+    threads : int, optional
+        Blocks of samples evaluated side by side on this many threads (:mod:`hcref.parallel`); default
+        the BLAS thread count in use. Each block has at least :data:`MIN_BLOCK_SAMPLES` samples, so
+        small data sets stay in one block; CuPy arrays always do.
+
+    Notes
+    -----
+    The data term ``C = (1/N) ||Y - Y^||_F^2`` is a mean over samples, so over blocks of ``N_b``
+    samples ``L = sum_b (N_b / N) L_b``, where ``L_b`` is the cost of block ``b`` alone (its own mean and
+    the whole regulariser, which the weights, summing to 1, count once); the gradient is the same
+    weighted sum of the blocks' gradients (:func:`hcref.leaky.cost.cost_backward` with
+    ``dloss = N_b / N``). One block is the plain evaluation, bit for bit; more blocks change the
+    summation order, and so the last bits.
     """
 
-    def __init__(self, x, y, *, L_tilde: float, lam: float, learn_maps: bool = False):
+    def __init__(self, x, y, *, L_tilde: float, lam: float, learn_maps: bool = False, threads: int | None = None):
+        from ..parallel import resolve_threads, split_range  # noqa: PLC0415
+        x = as_float_array(x, "x", ndim=2)
+        y = as_float_array(y, "y", ndim=2)
+        if y.shape[1] != x.shape[1]:
+            raise ValueError(f"y: expected {x.shape[1]} columns (one per sample of x, shape {tuple(x.shape)}), "
+                             f"got shape {tuple(y.shape)}")
         self.x, self.y, self.L_tilde, self.lam, self.learn_maps = x, y, L_tilde, lam, learn_maps
+        n = x.shape[1]
+        pieces = resolve_threads(threads) if get_xp(x).__name__ == "numpy" else 1
+        self.blocks = split_range(n, pieces, MIN_BLOCK_SAMPLES)
+        xp = get_xp(x)
+        self._data = [(x, y)] if len(self.blocks) == 1 else \
+            [(xp.ascontiguousarray(x[:, b]), xp.ascontiguousarray(y[:, b])) for b in self.blocks]
 
     def check(self, params) -> None:
         """Validate shapes and layer steps (a :func:`cost_forward` call with validation)."""
         cost_forward(self.x, self.y, _net(params), rho=params["rho"], L_tilde=self.L_tilde, lam=self.lam)
 
-    def evaluate(self, params, *, out=None) -> Evaluation:
-        """Loss, gradients (``rho`` gets a zero gradient), metrics and the cost cache at ``params``.
+    def loss_and_grads(self, params, *, out=None):
+        """``(loss, data_cost, grads, caches)``: the regularised cost, its data term ``C``, the gradients
+        ``W``, ``U_in``, ``U_out`` of :func:`hcref.leaky.cost.cost_backward` and one cost cache per sample
+        block, from the blocks on parallel threads (see the class notes).
 
-        ``out``: memory for the cache's stack ``A`` (see :func:`hcref.leaky.network.leaky_forward`)."""
+        ``out``: one stack per block for the caches' ``A`` (see :func:`hcref.leaky.network.leaky_forward`),
+        e.g. the previous evaluation's, or None."""
+        rho, net, n = params["rho"], _net(params), self.x.shape[1]
+        if out is not None and len(out) != len(self._data):
+            raise ValueError(f"out: expected {len(self._data)} stacks (one per sample block), got {len(out)}")
+
+        def block(i):
+            xb, yb = self._data[i]
+            loss, cache = cost_forward(xb, yb, net, rho=rho, L_tilde=self.L_tilde, lam=self.lam,
+                                       validate=False, out=None if out is None else out[i])
+            weight = xb.shape[1] / n                              # N_b / N
+            return weight * float(loss), weight * cache.data_cost, cost_backward(weight, cache), cache
+
+        from ..parallel import run_pieces  # noqa: PLC0415
+        parts = run_pieces(block, range(len(self._data)), like=self.x)
+        grads = {k: parts[0][2][k] for k in _NET_KEYS}
+        for _, _, g, _ in parts[1:]:                               # the weighted sum over blocks
+            for k in _NET_KEYS:
+                grads[k] += g[k]
+        return (sum(p[0] for p in parts), sum(p[1] for p in parts), grads, tuple(p[3] for p in parts))
+
+    def evaluate(self, params, *, out=None) -> Evaluation:
+        """Loss, gradients (``rho`` gets a zero gradient), metrics and the cost caches at ``params``.
+
+        ``out``: as :meth:`loss_and_grads`."""
         rho = params["rho"]
-        loss, cache = cost_forward(self.x, self.y, _net(params), rho=rho, L_tilde=self.L_tilde, lam=self.lam,
-                                   validate=False, out=out)
-        g = cost_backward(1.0, cache)
-        xp = get_xp(loss)
+        loss, data_cost, g, caches = self.loss_and_grads(params, out=out)
+        xp = get_xp(rho)
         grads = {"W": g["W"], "rho": xp.zeros_like(rho)}
         for k in ("U_in", "U_out"):
             grads[k] = g[k] if self.learn_maps else xp.zeros_like(params[k])
         gn = math.sqrt(sum(float(xp.sum(v * v)) for v in grads.values()))
-        metrics = {"loss": float(loss), "train_mse": cache.data_cost, "grad_norm": gn,
+        metrics = {"loss": loss, "train_mse": data_cost, "grad_norm": gn,
                    "stationarity": stationarity(params["W"], g["W"], rho, self.L_tilde, self.lam)}
-        return Evaluation(float(loss), grads, metrics, cache)
+        return Evaluation(loss, grads, metrics, caches)
 
     def loss_grads_metrics(self, params):
         """``(loss, grads, metrics)`` at ``params``: the objective of :class:`hcref.optim.LBFGS`."""
@@ -214,16 +272,16 @@ def make_step_fn(objective: LeakyObjective, *, scheme: str = "equidistant", adap
     """
     check_choice(scheme, "scheme", SCHEMES)
 
-    spare = {"A": None}     # the last step's stack A: nothing reads it after its step, the next reuses it
+    spare = {"A": None}     # the last step's stacks A: nothing reads them after its step, the next reuses them
 
     def step_fn(params, rng, step):
         if step == 0:                                            # validate shapes and steps once
             objective.check(params)
-        _, grads, metrics, cache = objective.evaluate(params, out=spare["A"])
+        ev = objective.evaluate(params, out=spare["A"])
         if scheme == "adaptive" and adapt_every and step % adapt_every == adapt_every - 1:
-            params["rho"] = adaptive_update(cache.net.A, params["rho"], objective.L_tilde, mix=adapt_mix)
-        spare["A"] = cache.net.A
-        return grads, metrics
+            params["rho"] = adaptive_update(ev.representations(), params["rho"], objective.L_tilde, mix=adapt_mix)
+        spare["A"] = [c.net.A for c in ev.cost_caches]
+        return ev.grads, ev.metrics
     return step_fn
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from hcref.backend import asarray, to_numpy
-from hcref.leaky.cost import cost_backward, cost_forward
 from hcref.leaky.network import init_params
+from hcref.leaky.train import LeakyObjective
 
 from . import Case, Train
 
@@ -31,13 +31,14 @@ def build(size, dtype, torch, like=None, device="cpu"):
     rho_np = np.full(s["L"], 1.0 / s["L"])
     x, y, rho = (asarray(a, like=like, dtype=dtype) for a in (x_np, y_np, rho_np))
 
-    spare = {"A": None}     # as hcref.leaky.train.make_step_fn: the last step's stack A is reused
+    # the training loop's objective (hcref.leaky.train.make_step_fn, without the metrics): sample blocks on
+    # as many threads as BLAS may use, each block's stack A reused from the last step
+    objective = LeakyObjective(x, y, L_tilde=L_TILDE, lam=LAM, learn_maps=True)
+    spare = {"A": None}
 
     def hcref_loss_grads(params):
-        loss, cache = cost_forward(x, y, params, rho=rho, L_tilde=L_TILDE, lam=LAM, validate=False,
-                                   out=spare["A"])
-        g = cost_backward(1.0, cache)
-        spare["A"] = cache.net.A
+        loss, _, g, caches = objective.loss_and_grads(dict(params, rho=rho), out=spare["A"])
+        spare["A"] = [c.net.A for c in caches]
         return loss, {k: g[k] for k in params}
 
     params = {k: asarray(v, like=like, dtype=dtype) for k, v in p.items()}

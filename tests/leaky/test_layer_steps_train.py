@@ -141,3 +141,65 @@ def test_step_fn_reusing_the_last_stack_gives_the_fresh_gradients():
         fresh = objective.evaluate(params).grads
         assert all(np.array_equal(grads[k], fresh[k]) for k in fresh)
         params = {**params, "W": params["W"] - 0.1 * grads["W"]}
+
+
+def _blocked_problem(n=600, seed=7):
+    from hcref.leaky.network import init_params as init_net
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal((3, n)), rng.standard_normal((2, n))
+    params = {**init_net(rng, 3, 2, 6, 4), "rho": np.array([0.3, 0.2, 0.25, 0.25])}
+    return x, y, params
+
+
+def test_sample_blocks_give_the_one_block_loss_and_gradients():
+    from hcref.leaky.train import LeakyObjective, MIN_BLOCK_SAMPLES
+    x, y, params = _blocked_problem()
+    one = LeakyObjective(x, y, L_tilde=1.5, lam=0.05, learn_maps=True, threads=1)
+    three = LeakyObjective(x, y, L_tilde=1.5, lam=0.05, learn_maps=True, threads=3)
+    assert len(one.blocks) == 1 and len(three.blocks) == 600 // MIN_BLOCK_SAMPLES == 2
+    a, b = one.evaluate(params), three.evaluate(params)
+    assert abs(a.loss - b.loss) <= 1e-14 * abs(a.loss)
+    assert abs(a.metrics["train_mse"] - b.metrics["train_mse"]) <= 1e-14 * a.metrics["train_mse"]
+    for k in ("W", "U_in", "U_out"):
+        assert np.max(np.abs(a.grads[k] - b.grads[k])) <= 1e-13 * np.max(np.abs(a.grads[k]))
+    assert np.array_equal(a.representations(), b.representations())   # each column's forward is the same
+    assert b.representations().shape == (5, 6, 600)
+
+
+def test_sample_blocks_gradient_matches_finite_differences():
+    from hcref.gradcheck import numerical_gradient, rel_error
+    from hcref.leaky.train import LeakyObjective
+    x, y, params = _blocked_problem(n=520, seed=8)
+    objective = LeakyObjective(x, y, L_tilde=1.5, lam=0.05, learn_maps=True, threads=2)
+    assert len(objective.blocks) == 2
+    grads = objective.evaluate(params).grads
+    for k in ("W", "U_in", "U_out"):
+        def f(v, k=k):
+            return objective.evaluate({**params, k: v}).loss
+        assert rel_error(grads[k], numerical_gradient(f, params[k])) < 1e-7, k
+
+
+def test_step_fn_with_sample_blocks_reuses_their_stacks_and_adapts_the_steps():
+    from hcref.leaky.train import LeakyObjective, make_step_fn
+    x, y, params = _blocked_problem()
+    objective = LeakyObjective(x, y, L_tilde=1.5, lam=0.05, threads=2)
+    step_fn = make_step_fn(objective, scheme="adaptive", adapt_every=2)
+    for step in range(4):
+        fresh = objective.evaluate(params).grads                  # before step_fn adapts params["rho"]
+        grads, _ = step_fn(params, None, step)
+        assert all(np.array_equal(grads[k], fresh[k]) for k in fresh)
+        params = {**params, "W": params["W"] - 0.1 * grads["W"]}
+    assert not np.allclose(params["rho"], [0.3, 0.2, 0.25, 0.25])      # the adaptive rule ran on all samples
+    with pytest.raises(ValueError, match="out: expected 2 stacks"):
+        objective.loss_and_grads(params, out=[None])
+
+
+def test_objective_rejects_bad_data_and_threads():
+    from hcref.leaky.train import LeakyObjective
+    x, y, _ = _blocked_problem(n=20)
+    with pytest.raises(ValueError, match="y: expected 20 columns"):
+        LeakyObjective(x, y[:, :5], L_tilde=1.0, lam=0.1)
+    with pytest.raises(ValueError, match="x"):
+        LeakyObjective(x[0], y, L_tilde=1.0, lam=0.1)
+    with pytest.raises(ValueError, match="threads"):
+        LeakyObjective(x, y, L_tilde=1.0, lam=0.1, threads=0)
