@@ -154,8 +154,10 @@ class Nadam(Adam):
         xp.subtract(p, step, out=out)
 
 
-#: elements per block of :func:`_blockwise` on the host: the block's ~8 arrays stay in a core's cache
-_HOST_BLOCK = 1 << 15
+#: bytes per array per block of :func:`_blockwise` on the host: the block's arrays stay in a core's cache
+#: (at 4 million parameters and two threads, 512 KiB measured fastest among 32k, 64k and 128k elements in
+#: both dtypes: float32 16.4 -> 9.9 ms, float64 23.1 -> 20.5 ms against 32k elements)
+_HOST_BLOCK_BYTES = 1 << 19
 #: fewest elements per thread of :func:`_blockwise` (below this the threads' overhead outweighs the gain)
 _MIN_PER_THREAD = 1 << 18
 
@@ -174,7 +176,7 @@ def _blockwise(update_block, p, g, m, v, threads: int = 1):
     out = xp.empty(p.shape, dtype=xp.result_type(p, g))
     flat = [a.reshape(-1) for a in (p, g, m, v, out)]
     n = out.size
-    block = _HOST_BLOCK if xp.__name__ == "numpy" else max(n, 1)
+    block = max(1, _HOST_BLOCK_BYTES // out.itemsize) if xp.__name__ == "numpy" else max(n, 1)
     starts = range(0, n, block)
 
     def update_blocks(piece):

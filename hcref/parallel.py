@@ -15,23 +15,36 @@ Only NumPy arrays are split: on CuPy the device is already parallel, and the pie
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from .backend import get_xp, check_int
-from .training import blas_threads
 
 __all__ = ["default_threads", "resolve_threads", "split_range", "run_pieces"]
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOL_LOCK = threading.Lock()
 _INSIDE = threading.local()        # set while a thread runs a piece: nested calls run their pieces in order
-_CONTROLLER = []                   # threadpoolctl's controller, built once (it scans the loaded libraries)
+_CONTROLLER = []                   # the BLAS libraries' threadpoolctl controllers, found once (a scan of the process)
+
+
+def _blas_libraries() -> list:
+    """threadpoolctl's controllers of the loaded BLAS libraries (built once; empty without threadpoolctl)."""
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController  # noqa: PLC0415
+            _CONTROLLER.append([c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"])
+        except Exception:  # pragma: no cover - threadpoolctl ships with scikit-learn
+            _CONTROLLER.append([])
+    return _CONTROLLER[0]
 
 
 def default_threads() -> int:
-    """The BLAS thread count in use (see :func:`hcref.training.blas_threads`), 1 when it cannot be told."""
-    return blas_threads() or 1
+    """The BLAS thread count in use (the largest over the loaded BLAS libraries), 1 when it cannot be told.
+    A few microseconds: it asks the libraries themselves, not :func:`hcref.training.blas_threads`."""
+    counts = [c.get_num_threads() for c in _blas_libraries()]
+    return max([int(n) for n in counts if n] or [1])
 
 
 def resolve_threads(threads, name: str = "threads") -> int:
@@ -58,17 +71,18 @@ def _pool(threads: int) -> ThreadPoolExecutor:
         return _POOLS[threads]
 
 
+@contextlib.contextmanager
 def _one_blas_thread():
-    """A context that holds BLAS at one thread (threadpoolctl), or does nothing without threadpoolctl."""
-    import contextlib  # noqa: PLC0415
-    if not _CONTROLLER:
-        try:
-            from threadpoolctl import ThreadpoolController  # noqa: PLC0415
-            _CONTROLLER.append(ThreadpoolController())
-        except Exception:  # pragma: no cover - threadpoolctl ships with scikit-learn
-            _CONTROLLER.append(None)
-    ctl = _CONTROLLER[0]
-    return contextlib.nullcontext() if ctl is None else ctl.limit(limits=1, user_api="blas")
+    """Hold every loaded BLAS library at one thread, and restore each library's count on exit."""
+    libs = _blas_libraries()
+    before = [c.get_num_threads() for c in libs]
+    for c in libs:
+        c.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for c, n in zip(libs, before):
+            c.set_num_threads(n)
 
 
 def _run_inside(fn, item):

@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))                    # benchlib, benchcases
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # hcref from a checkout
 
-from benchlib import (DEFAULT_REPEATS, format_table, import_torch, interleaved_times, limit_blas,  # noqa: E402
+from benchlib import (DEFAULT_REPEATS, LEAD_S, format_table, import_torch, interleaved_times, limit_blas,  # noqa: E402
                       matmul_stepper, rel_error)
 from hcref.backend import to_numpy  # noqa: E402
 from hcref.optim import Adam  # noqa: E402
@@ -101,7 +101,7 @@ def steppers(case, dtype, torch):
     return out
 
 
-def run(cases, sizes, dtypes, repeats, torch, log=print):
+def run(cases, sizes, dtypes, repeats, torch, log=print, lead_s=LEAD_S):
     rows = []
     for case in cases:
         if case.size not in sizes:
@@ -119,7 +119,7 @@ def run(cases, sizes, dtypes, repeats, torch, log=print):
             t0 = time.perf_counter()
             run_these["hcref"]()
             run_these["matmul"], mm_flops = matmul_stepper(*case.matmul, dtype, seconds=time.perf_counter() - t0)
-            times = interleaved_times(run_these, repeats)
+            times = interleaved_times(run_these, repeats, lead_s)
             med = {k: statistics.median(v) for k, v in times.items()}
             mm = mm_flops / med["matmul"] / 1e9
             t_ms = med["torch"] * 1e3 if "torch" in med else float("nan")
@@ -149,6 +149,8 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="interleaved repetitions (median)")
     ap.add_argument("--threads", type=int, default=None,
                     help="threads for PyTorch and NumPy's BLAS; None: PyTorch's own count for both")
+    ap.add_argument("--lead", type=float, default=LEAD_S, metavar="SECONDS",
+                    help="untimed calls before each timed call, for this long (benchlib.LEAD_S)")
     ap.add_argument("--json", default=None, metavar="PATH", help="write the rows as JSON")
     ap.add_argument("--memory", action="store_true", help="also measure peak memory (ODE adjoint, Theorem terms)")
     ap.add_argument("--markdown", default=None, metavar="PATH", help="write the table as Markdown (for the README)")
@@ -163,9 +165,9 @@ def main(argv=None):
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads" if torch is not None else
           "PyTorch is not installed (pip install -e '.[crosscheck]'): timing hcref alone")
     print(format_table([], COLUMNS))
-    rows = run(all_cases(only), args.sizes.split(","), args.dtypes.split(","), args.repeats, torch)
+    rows = run(all_cases(only), args.sizes.split(","), args.dtypes.split(","), args.repeats, torch, lead_s=args.lead)
     out = {"rows": rows, "torch": getattr(torch, "__version__", None), "threads": threads,
-           "repeats": args.repeats}
+           "repeats": args.repeats, "lead_s": args.lead}
     if args.memory:
         out["memory"] = memory_tables()
     if args.json:

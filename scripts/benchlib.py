@@ -1,9 +1,9 @@
 """Shared timing code of the benchmarks (``bench.py``, ``bench_leaky.py``).
 
 Method: every stepper is run once to warm up, then ``repeats`` rounds in which each stepper runs once
-untimed and once timed (hcref and PyTorch interleaved, so that load on a shared machine hits both
-alike; the untimed lead call makes the timed one a step of a loop, see :data:`LEAD_CALLS`); the
-median of the rounds is reported. PyTorch runs with ``threads`` intra-op threads, the same number that
+untimed for a moment and then once timed (hcref and PyTorch interleaved, so that load on a shared
+machine hits both alike; the untimed lead makes the timed call a step of a loop, see :data:`LEAD_S`);
+the median of the rounds is reported. PyTorch runs with ``threads`` intra-op threads, the same number that
 NumPy's BLAS uses (``threadpoolctl`` caps it when installed).
 """
 from __future__ import annotations
@@ -16,12 +16,13 @@ import numpy as np
 
 DEFAULT_REPEATS = 7
 
-#: Untimed calls of a stepper right before its timed call in each round. A training loop runs its steps
-#: back to back; the first call after another stepper is not such a step. It shares the cores with the
-#: other's threads (after a threaded product, OpenBLAS's workers spin for 2^28 cycles, about 0.1 s,
-#: before they sleep) and finds the caches full of the other's data. Measured at the leaky ResNet's full
-#: size with two threads, a first call after the plain matmul took up to 1.4x a step in a loop.
-LEAD_CALLS = 1
+#: Seconds of untimed calls of a stepper right before its timed call in each round (at least one call).
+#: A training loop runs its steps back to back; the first calls after another stepper are not such steps.
+#: They share the cores with the other's threads (after a threaded product, OpenBLAS's workers spin for
+#: 2^28 cycles, about 0.1 s at 2.6 GHz, before they sleep) and find the caches full of the other's data.
+#: Measured at the leaky ResNet's full size with two threads, a first call after the plain matmul took up
+#: to 1.4x a step of a loop.
+LEAD_S = 0.15
 
 
 def import_torch(threads=None):
@@ -46,15 +47,17 @@ def limit_blas(threads):
     return threadpool_limits(limits=int(threads))
 
 
-def interleaved_times(steppers: dict, repeats: int = DEFAULT_REPEATS, lead: int = LEAD_CALLS) -> dict:
+def interleaved_times(steppers: dict, repeats: int = DEFAULT_REPEATS, lead_s: float = LEAD_S) -> dict:
     """Seconds per call of each stepper, one list per stepper; each round runs every stepper in turn,
-    ``lead`` untimed calls and then one timed call (see :data:`LEAD_CALLS`)."""
+    untimed for ``lead_s`` seconds (at least one call) and then once timed (see :data:`LEAD_S`)."""
     for f in steppers.values():
         f()                                                   # warm-up
     times = {k: [] for k in steppers}
     for _ in range(max(1, int(repeats))):
         for k, f in steppers.items():
-            for _ in range(int(lead)):
+            start = time.perf_counter()
+            f()
+            while time.perf_counter() - start < lead_s:
                 f()
             t0 = time.perf_counter()
             f()
@@ -62,9 +65,9 @@ def interleaved_times(steppers: dict, repeats: int = DEFAULT_REPEATS, lead: int 
     return times
 
 
-def interleaved_medians(steppers: dict, repeats: int = DEFAULT_REPEATS, lead: int = LEAD_CALLS) -> dict:
+def interleaved_medians(steppers: dict, repeats: int = DEFAULT_REPEATS, lead_s: float = LEAD_S) -> dict:
     """Median seconds per call of each stepper (see :func:`interleaved_times`)."""
-    return {k: statistics.median(v) for k, v in interleaved_times(steppers, repeats, lead).items()}
+    return {k: statistics.median(v) for k, v in interleaved_times(steppers, repeats, lead_s).items()}
 
 
 def matmul_stepper(m: int, k: int, n: int, dtype: str, xp=np, seconds: float = 0.02):

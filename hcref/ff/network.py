@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import as_float_array, asarray, check_int, check_real, check_rng, get_xp, to_numpy
-from ..blocks import (AffineCache, affine_param_backward, relu_forward, relu_backward,
-                      rmsnorm_forward, sigmoid_forward, init_affine)
+from ..backend import (NonFiniteError, as_float_array, asarray, assume_finite, check_int, check_real, check_rng,
+                       get_xp, to_numpy)
+from ..blocks import AffineCache, relu_forward, sigmoid_forward, init_affine
+from ..parallel import default_threads, run_pieces, split_range
 
 __all__ = ["init_ff_network", "n_layers", "check_params", "length_normalise", "ff_layer_forward", "softplus",
            "ff_layer_loss", "ff_layer_grads", "ff_network_grads", "ff_layer_update",
@@ -75,10 +76,16 @@ def length_normalise(x):
     as_float_array(x, "x")
     if x.ndim < 1 or x.shape[-1] < 1:
         raise ValueError(f"x: expected shape (..., D) with D >= 1, got {tuple(x.shape)}")
+    return _length_normalise(x)
+
+
+def _length_normalise(x):
+    """:func:`length_normalise` of a validated ``x``: ``g x / sqrt(mean(x^2) + eps)`` with ``g = 1/sqrt(D)``
+    (:func:`hcref.blocks.rmsnorm_forward`) is ``x / sqrt(||x||^2 + D eps)``, one pass for the squared norms
+    (no (N, D) temporary) and one for the scaling."""
     xp = get_xp(x)
-    D = x.shape[-1]
-    g = xp.full(D, D ** -0.5, dtype=x.dtype)
-    return rmsnorm_forward(x, {"g": g}, eps=NORM_EPS)[0]
+    sq = xp.einsum("...i,...i->...", x, x)                        # ||x||^2 per row
+    return x * (1.0 / xp.sqrt(sq + x.shape[-1] * NORM_EPS))[..., None]
 
 
 class FFLayerCache(NamedTuple):
@@ -131,10 +138,12 @@ def ff_layer_forward(x, params, l: int):
 
 def _layer_forward(x, params, l):
     """:func:`ff_layer_forward` on validated arguments (callers validate once, not once per layer)."""
-    u = length_normalise(x)
+    u = _length_normalise(x)
     W = params[f"W{l}"]
-    z = u @ W + params[f"b{l}"]                                    # the affine map of hcref.blocks
-    h, cr = relu_forward(z)
+    z = u @ W
+    z += params[f"b{l}"]                                           # the affine map of hcref.blocks
+    with assume_finite():                                          # z comes from checked arguments
+        h, cr = relu_forward(z)
     return h, FFLayerCache(AffineCache(u, W), cr)
 
 
@@ -188,19 +197,48 @@ def ff_layer_grads(params, l: int, x_pos, x_neg, *, theta: float):
     return _layer_grads(params, l, x_pos, x_neg, theta)
 
 
+#: fewest multiply-adds (rows x D_l x units) of a block of units of :func:`_layer_grads`: smaller layer
+#: updates run as one block (the threads' overhead would outweigh the gain)
+MIN_BLOCK_WORK = 1 << 24
+
+
 def _layer_grads(params, l, x_pos, x_neg, theta):
-    """:func:`ff_layer_grads` on validated arguments."""
+    """:func:`ff_layer_grads` on validated arguments.
+
+    Both batches go through one stacked (N + N', D_l) product (rows are normalised one by one, so stacking
+    changes nothing). The units (columns of ``W_l``) split into blocks that run side by side
+    (:func:`hcref.parallel.run_pieces`, as many as BLAS threads, none under :data:`MIN_BLOCK_WORK`): each block
+    computes its columns of ``z = u W + b`` and ``h = relu(z)`` and its share of ``G = sum_j h_j^2``; once the
+    loss has given ``dL/dG``, each computes its columns of ``dW = u^T dz`` and entries of ``db = sum_rows dz``,
+    where ``dz = relu'(z) . (2 dL/dG h) = 2 dL/dG h`` (``h`` is zero wherever ``relu'(z)`` is).
+    """
     xp = get_xp(x_pos)
     Np = x_pos.shape[0]
-    # both batches in one (N + N', D_l) product; rows are normalised one by one, so stacking changes nothing
-    h, cache = _layer_forward(xp.concatenate([x_pos, x_neg]), params, l)
-    G = xp.sum(h * h, axis=1)                                      # G = sum h^2, per sample
+    u = _length_normalise(xp.concatenate([x_pos, x_neg]))
+    W, b = params[f"W{l}"], params[f"b{l}"]
+    h = xp.empty((u.shape[0], W.shape[1]), dtype=xp.result_type(u, W))
+    units = split_range(W.shape[1], default_threads(), max(1, MIN_BLOCK_WORK // (u.shape[0] * W.shape[0])))
+
+    def forward(c):                                                # columns c of h, their share of G
+        xp.matmul(u, W[:, c], out=h[:, c])                         # z = u W
+        h[:, c] += b[c]                                            #   + b
+        xp.maximum(h[:, c], 0, out=h[:, c])                        # h = relu(z)
+        return xp.einsum("ij,ij->i", h[:, c], h[:, c])             # sum_(j in c) h_j^2
+
+    G = sum(run_pieces(forward, units, like=u))                    # G = sum h^2, per sample
+    if not bool(xp.all(xp.isfinite(G))):                           # finite arguments, but z or G overflowed
+        raise NonFiniteError(f"layer {l}: the goodness G overflowed although the parameters and inputs are finite")
     loss, dG_pos, dG_neg = ff_layer_loss(G[:Np], G[Np:], theta)
-    dz = relu_backward(2.0 * xp.concatenate([dG_pos, dG_neg])[:, None] * h, cache.act)["x"]   # h = relu(z)
-    # z = u @ W + b: the parameter terms only (FF never sends a gradient to the layer's input u)
-    g = affine_param_backward(dz, cache.affine)
-    grads = {f"W{l}": g["W"], f"b{l}": g["b"]}
-    return loss, grads, h[:Np], h[Np:], G[:Np], G[Np:]
+    dG2 = 2.0 * xp.concatenate([dG_pos, dG_neg])[:, None]          # dL/dh = 2 dL/dG h
+    dW, db = xp.empty(W.shape, dtype=h.dtype), xp.empty(b.shape, dtype=h.dtype)
+
+    def backward(c):                                               # columns c of dW, entries c of db
+        dz = dG2 * h[:, c]
+        xp.matmul(u.T, dz, out=dW[:, c])                           # dW = u^T dz (FF sends nothing to u)
+        db[c] = dz.sum(axis=0)
+
+    run_pieces(backward, units, like=u)
+    return loss, {f"W{l}": dW, f"b{l}": db}, h[:Np], h[Np:], G[:Np], G[Np:]
 
 
 def check_params(params, *, readout: bool = False) -> int:

@@ -158,20 +158,22 @@ def energy_field_vjp(a, cache: EnergyCache):
     W1, W2 = cache.mlp.c1.W, cache.mlp.c2.W
     u, mask = cache.dphi_df, cache.relu_mask
     # forward, in rows:  r = u W2^T;  s = r * m;  g = s W1^T;  F = -g
-    dg = -a                                       # F = -g
+    # Everything below is linear in the cotangent of g, dg = -a: it runs with a, and the results change sign
+    # at the end (on the small outputs, not on the (N, H) intermediates).
     s = _masked_r(cache)                          # (u W2^T) * m, kept from grad E when it was formed
-    dW1 = dg.T @ s                                # g = s W1^T  (W1 used directly)
-    ds = dg @ W1
-    dr = ds * mask                                # s = r * m   (m is piecewise constant: no term)
+    dW1 = a.T @ s                                 # g = s W1^T  (W1 used directly)
+    dr = a @ W1
+    dr *= mask                                    # s = r * m   (m is piecewise constant: no term)
     dW2 = dr.T @ u                                # r = u W2^T  (W2 used directly)
     du = dr @ W2
     df = _hess_phi(du, cache)                     # u = dphi/df(f)
     # f = h W2 + b2 with h = relu(x W1 + b1): the MLP's VJP, with the mask already at hand
     x, h = cache.mlp.c1.x, cache.mlp.c2.x
     dW2 += h.T @ df
-    dz = (df @ W2.T) * mask                       # relu'(x W1 + b1) = m
+    dz = df @ W2.T
+    dz *= mask                                    # relu'(x W1 + b1) = m
     dW1 += x.T @ dz
-    return {"x": dz @ W1.T, "W1": dW1, "b1": dz.sum(axis=0), "W2": dW2, "b2": df.sum(axis=0)}
+    return {"x": -(dz @ W1.T), "W1": -dW1, "b1": -dz.sum(axis=0), "W2": -dW2, "b2": -df.sum(axis=0)}
     # END SOLUTION
 
 

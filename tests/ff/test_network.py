@@ -148,3 +148,29 @@ def test_float32_preserved(rng):
     assert all(v.dtype == np.float32 for v in grads.values())
     assert all(h.dtype == np.float32 for h in ff_hidden(p, x))
     assert label_goodness(p, x).dtype == np.float32
+
+
+def test_layer_grads_over_blocks_of_units_match_one_block_and_finite_differences(rng, monkeypatch):
+    import hcref.ff.network as net
+    from hcref.parallel import resolve_threads
+    p, xp_, xn_ = setup(rng, sizes=(12, 9, 8, 7), N=6)
+    ip, in_ = layer_inputs(p, xp_, 1), layer_inputs(p, xn_, 1)
+    one = ff_layer_grads(p, 1, ip, in_, theta=0.3)
+    monkeypatch.setattr(net, "MIN_BLOCK_WORK", 1)                    # every layer splits its units
+    monkeypatch.setattr(net, "default_threads", lambda: 3)
+    assert len(net.split_range(8, resolve_threads(3), 1)) == 3
+    many = ff_layer_grads(p, 1, ip, in_, theta=0.3)
+    assert abs(many[0] - one[0]) <= 1e-15 * abs(one[0])
+    for a, b in zip((one[1]["W1"], one[1]["b1"], *one[2:]), (many[1]["W1"], many[1]["b1"], *many[2:])):
+        np.testing.assert_allclose(b, a, rtol=1e-13, atol=1e-15)
+    for key in ("W1", "b1"):
+        f = lambda v, key=key: ff_layer_grads({**p, key: v}, 1, ip, in_, theta=0.3)[0]  # noqa: E731
+        assert rel_error(many[1][key], numerical_gradient(f, p[key])) <= 1e-7, key
+
+
+def test_layer_grads_report_an_overflow_inside_the_layer(rng):
+    from hcref.backend import NonFiniteError
+    p, xp_, xn_ = setup(rng)
+    p = {**p, "W0": p["W0"] * 1e200}
+    with pytest.raises(NonFiniteError, match="layer 0: the goodness G overflowed"):
+        ff_layer_grads(p, 0, xp_, xn_, theta=0.3)

@@ -154,3 +154,21 @@ def test_float32_preserved():
     logits, cache = classifier_forward(x.astype(np.float32), p32, field=field, T=0.2, dt=0.1)
     g = classifier_backward(np.ones_like(logits), cache)
     assert logits.dtype == np.float32 and all(v.dtype == np.float32 for v in g.values())
+
+
+def test_loss_and_grads_over_sample_blocks_match_one_block_and_finite_differences(monkeypatch):
+    import hcref.ode.classifier as C
+    from hcref.gradcheck import numerical_gradient
+    field, params, _ = _setup("norm", seed=3)
+    r = np.random.default_rng(4)
+    x, y = r.standard_normal((7, 6)), r.integers(0, 3, 7)
+    one = loss_and_grads(x, y, params, field=field, T=0.2, dt=0.1)
+    monkeypatch.setattr(C, "MIN_BLOCK_WORK", 1)                    # blocks of 2-3 samples
+    monkeypatch.setattr(C, "default_threads", lambda: 3)
+    many = loss_and_grads(x, y, params, field=field, T=0.2, dt=0.1)
+    assert abs(many[0] - one[0]) <= 1e-14 * abs(one[0]) and abs(many[2] - one[2]) <= 1e-15
+    for k in one[1]:
+        np.testing.assert_allclose(many[1][k], one[1][k], rtol=1e-12, atol=1e-15)
+    for k in ("A", "W1", "Wout"):
+        f = lambda v, k=k: loss_and_grads(x, y, {**params, k: v}, field=field, T=0.2, dt=0.1)[0]  # noqa: E731
+        assert rel_error(many[1][k], numerical_gradient(f, params[k])) <= 1e-7, k
