@@ -6,7 +6,8 @@ and never mutates the arrays it is given.
 
 * SGD with momentum: ``v <- mu v + g``, ``p <- p - lr v`` (PyTorch's convention; ``mu = 0`` is plain SGD).
 * Adam (Kingma & Ba, arXiv 1412.6980): ``m <- b1 m + (1-b1) g``, ``v <- b2 v + (1-b2) g^2``,
-  ``p <- p - lr mhat / (sqrt(vhat) + eps)`` with bias corrections ``mhat = m / (1-b1^t)``, ``vhat = v / (1-b2^t)``.
+  ``p <- p - lr mhat / (sqrt(vhat) + eps)`` with bias corrections ``mhat = m / (1-b1^t)``, ``vhat = v / (1-b2^t)``
+  (evaluated in the paper's efficient order, see :meth:`Adam._update_block`).
 * Nadam (Dozat 2016), in the form Keras uses without momentum decay:
   ``p <- p - lr (b1 mhat + (1-b1) g / (1-b1^t)) / (sqrt(vhat) + eps)``.
 * L-BFGS (Nocedal & Wright, Numerical Optimization, 2nd ed., Algorithm 7.4 with a backtracking
@@ -116,7 +117,7 @@ class Adam(_Optimizer):
         ``sqrt(vhat) + eps`` and a scratch array of ``g``'s shape.
 
         The operations and their order are those of ``m = b1 m + (1-b1) g``, ``v = b2 v + (1-b2) g g``,
-        so the result is bit-identical to the allocating form."""
+        so the result is bit-identical to the allocating form (Nadam's update uses it)."""
         xp = get_xp(g)
         b1, b2 = self.beta1, self.beta2
         tmp = xp.multiply(g, 1 - b1)
@@ -132,14 +133,30 @@ class Adam(_Optimizer):
         return denom, tmp
 
     def _update_block(self, p, g, m, v, out):
-        denom, step = self._moments(g, m, v)
-        get_xp(p).divide(m, 1 - self.beta1 ** self.t, out=step)   # mhat = m / (1 - b1^t)
-        step *= self.lr
-        step /= denom                                     # lr mhat / (sqrt(vhat) + eps)
-        get_xp(p).subtract(p, step, out=out)              # p - lr mhat / (sqrt(vhat) + eps)
+        """``p - lr mhat / (sqrt(vhat) + eps)`` in the order Kingma & Ba give for efficiency (section 2, after
+        Algorithm 1): ``p - lr_t m / (sqrt(v) + eps_t)`` with ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)`` and
+        ``eps_t = eps sqrt(1 - b2^t)``, equal in real arithmetic (multiply the fraction by ``sqrt(1 - b2^t)``
+        above and below). The bias corrections become two scalars: 12 passes over the block instead of 14."""
+        xp = get_xp(p)
+        b1, b2, t = self.beta1, self.beta2, self.t
+        c2 = math.sqrt(1 - b2 ** t)
+        tmp = xp.multiply(g, 1 - b1)
+        m *= b1
+        m += tmp                                          # m = b1 m + (1 - b1) g
+        xp.multiply(g, 1 - b2, out=tmp)
+        tmp *= g
+        v *= b2
+        v += tmp                                          # v = b2 v + (1 - b2) g g
+        xp.sqrt(v, out=tmp)
+        tmp += self.eps * c2                              # sqrt(v) + eps_t
+        xp.divide(m, tmp, out=out)                        # m / (sqrt(v) + eps_t)
+        out *= -(self.lr * c2 / (1 - b1 ** t))            # - lr_t (...)
+        out += p                                          # p - lr_t m / (sqrt(v) + eps_t)
 
 
 class Nadam(Adam):
+    """Nadam (see the module docstring), with the moments of :meth:`Adam._moments`."""
+
     def _update_block(self, p, g, m, v, out):
         xp = get_xp(p)
         denom, step = self._moments(g, m, v)

@@ -3,7 +3,8 @@
 Times ``Adam.step`` against the allocating form of the same formulas (fresh arrays for every
 intermediate, whole-array passes; the form ``hcref/optim.py`` had before) on the parameter sets of
 the full-size benchmark models, interleaved, median of ``--repeats``, and checks that both give
-bit-identical parameters.
+bit-identical parameters. ``--threads`` sets NumPy's BLAS threads and the threads of hcref's Adam (which
+shares a large parameter's blocks out among them); the allocating form runs on one.
 
     python scripts/bench_adam.py [--repeats 7] [--threads 1]
 """
@@ -29,8 +30,8 @@ class AllocatingAdam(Adam):
         m = self.beta1 * self._slot("m", k, p) + (1 - self.beta1) * g
         v = self.beta2 * self._slot("v", k, p) + (1 - self.beta2) * g * g
         self.slots["m"][k], self.slots["v"][k] = m, v
-        denom = np.sqrt(v / (1 - self.beta2 ** self.t)) + self.eps
-        return p - self.lr * (m / (1 - self.beta1 ** self.t)) / denom
+        c2 = np.sqrt(1 - self.beta2 ** self.t)               # the order of Adam._update_block
+        return p + (m / (np.sqrt(v) + self.eps * c2)) * -(self.lr * c2 / (1 - self.beta1 ** self.t))
 
 
 def param_sets():
@@ -50,7 +51,7 @@ def main(argv=None):
     rows = []
     for name, params in param_sets().items():
         grads = {k: np.random.default_rng(1).standard_normal(v.shape) for k, v in params.items()}
-        a, b = AllocatingAdam(1e-3), Adam(1e-3)
+        a, b = AllocatingAdam(1e-3, threads=1), Adam(1e-3, threads=args.threads)
         pa, pb = a.step(params, grads), b.step(params, grads)
         for _ in range(3):
             pa, pb = a.step(pa, grads), b.step(pb, grads)

@@ -193,9 +193,12 @@ def test_adam_matches_its_formula_on_any_layout_and_across_blocks(layout):
     for t in range(1, 4):
         g = rng.standard_normal(shape[::-1]).T if layout == "transposed" else rng.standard_normal(shape)
         m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
-        w = w - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+        textbook = w - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+        c2 = np.sqrt(1 - b2 ** t)                  # the paper's efficient order (see Adam._update_block)
+        w = w + (m / (np.sqrt(v) + eps * c2)) * -(lr * c2 / (1 - b1 ** t))
         p = opt.step({"p": p}, {"p": g})["p"]
         np.testing.assert_array_equal(p, w)
+        np.testing.assert_allclose(p, textbook, rtol=1e-14, atol=1e-16)  # cancellation near 0
 
 
 @pytest.mark.parametrize("cls", [Adam, Nadam])

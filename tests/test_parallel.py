@@ -78,3 +78,13 @@ def test_nested_run_pieces_runs_in_order_without_deadlock():
 def test_one_item_runs_in_the_calling_thread():
     assert run_pieces(lambda i: threading.current_thread().name, [0]) == [threading.current_thread().name]
     assert run_pieces(lambda i: i, []) == []
+
+
+def test_default_threads_follows_a_threadpoolctl_limit():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from hcref.parallel import default_threads
+    if not [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]:
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        assert default_threads() == 1
+    assert default_threads() >= 1
