@@ -6,10 +6,5 @@ section 2 and lesson 00). Sub-packages follow the five source documents:
 """
 __version__ = "0.1.0"
 
-import os as _os
-
 from . import backend, blocks, gradcheck, optim  # noqa: F401
 from .backend import get_xp, to_numpy, asarray  # noqa: F401
-
-if _os.environ.get("HCREF_MALLOC", "").lower() != "system":    # see backend.keep_freed_memory
-    backend.keep_freed_memory()

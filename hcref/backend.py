@@ -309,37 +309,3 @@ def check_real(value: Any, name: str, *, low: float | None = None, high: float |
                          f"{')' if high_open else ']'}, got {v}")
     return v
 
-
-# ----------------------------------------------------------------------------- the host allocator
-#: glibc's ``mallopt`` parameters (malloc.h) and the values :func:`keep_freed_memory` sets
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-MMAP_THRESHOLD = 32 << 20          # glibc's largest allowed value (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit)
-TRIM_THRESHOLD = 256 << 20
-
-
-def keep_freed_memory() -> bool:
-    """Let glibc's malloc keep freed memory for reuse instead of handing it back to the system at once.
-
-    NumPy code allocates a new array for most intermediate results. glibc serves blocks above its mmap
-    threshold (128 KiB at first, raised as such blocks are freed) with fresh pages from the system, and
-    gives the top of the heap back whenever more than its trim threshold lies free there, so the
-    megabyte-sized temporaries of a training step can arrive as fresh pages every step, each one faulted
-    in and zeroed again. This sets the mmap threshold to 32 MiB (glibc's maximum) and the trim threshold to
-    256 MiB: the process keeps what it freed, up to 256 MiB beyond what it uses, and reuses it.
-
-    Measured on the energy-flow classifier of lesson 04 at full size (one thread, float64): the field's
-    vector-Jacobian product 4.25 -> 3.09 ms per stage, its forward 2.71 -> 1.66 ms, a training step
-    243 -> 151 ms. PyTorch in the same process allocates through the same malloc and gains too.
-
-    Returns True when glibc accepted both settings, False elsewhere (musl, macOS, Windows), where nothing
-    changes. ``import hcref`` calls it unless the environment variable ``HCREF_MALLOC`` is ``system``.
-    """
-    import ctypes  # noqa: PLC0415
-    import ctypes.util  # noqa: PLC0415
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))

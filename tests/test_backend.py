@@ -196,22 +196,3 @@ def test_hyper_network_names_the_layer_of_a_wrongly_shaped_parameter():
     with pytest.raises(ValueError, match=r"params\['L1.W2'\]"):
         network_forward(rng.standard_normal((5, 8)), p, variant="mhc", n=4)
 
-
-def test_keep_freed_memory_is_accepted_by_glibc_and_can_be_turned_off():
-    import platform
-    import subprocess
-    import sys
-    from hcref.backend import keep_freed_memory
-    ok = keep_freed_memory()
-    assert isinstance(ok, bool)
-    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
-        assert ok
-    # HCREF_MALLOC=system: import hcref leaves the allocator alone (the call is skipped)
-    code = ("import hcref.backend as b; calls = []; b.keep_freed_memory = lambda: calls.append(1); "
-            "import importlib, hcref; importlib.reload(hcref); print(len(calls))")
-    import os
-    for value, expected in (("system", "0"), ("", "1")):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                             env={**os.environ, "HCREF_MALLOC": value})
-        assert out.returncode == 0, out.stderr
-        assert out.stdout.strip().splitlines()[-1] == expected
