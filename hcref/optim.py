@@ -112,12 +112,12 @@ class Adam(_Optimizer):
         """Adam's update of one parameter, block by block (see :func:`_blockwise`)."""
         return _blockwise(self._update_block, p, g, self._slot("m", k, p), self._slot("v", k, p), self.threads)
 
-    def _moments(self, g, m, v):
-        """Update the moments ``m, v`` in place (they are the optimiser's own arrays) and return
-        ``sqrt(vhat) + eps`` and a scratch array of ``g``'s shape.
+    def _update_moments(self, g, m, v):
+        """Update the moments ``m, v`` in place (they are the optimiser's own arrays) and return a scratch
+        array of ``g``'s shape.
 
         The operations and their order are those of ``m = b1 m + (1-b1) g``, ``v = b2 v + (1-b2) g g``,
-        so the result is bit-identical to the allocating form (Nadam's update uses it)."""
+        so the moments are bit-identical to the allocating form."""
         xp = get_xp(g)
         b1, b2 = self.beta1, self.beta2
         tmp = xp.multiply(g, 1 - b1)
@@ -127,10 +127,7 @@ class Adam(_Optimizer):
         tmp *= g
         v *= b2
         v += tmp                                          # v = b2 v + (1 - b2) g g
-        denom = xp.divide(v, 1 - b2 ** self.t)            # vhat = v / (1 - b2^t)
-        xp.sqrt(denom, out=denom)
-        denom += self.eps                                 # sqrt(vhat) + eps
-        return denom, tmp
+        return tmp
 
     def _update_block(self, p, g, m, v, out):
         """``p - lr mhat / (sqrt(vhat) + eps)`` in the order Kingma & Ba give for efficiency (section 2, after
@@ -138,28 +135,24 @@ class Adam(_Optimizer):
         ``eps_t = eps sqrt(1 - b2^t)``, equal in real arithmetic (multiply the fraction by ``sqrt(1 - b2^t)``
         above and below). The bias corrections become two scalars: 12 passes over the block instead of 14."""
         xp = get_xp(p)
-        b1, b2, t = self.beta1, self.beta2, self.t
-        c2 = math.sqrt(1 - b2 ** t)
-        tmp = xp.multiply(g, 1 - b1)
-        m *= b1
-        m += tmp                                          # m = b1 m + (1 - b1) g
-        xp.multiply(g, 1 - b2, out=tmp)
-        tmp *= g
-        v *= b2
-        v += tmp                                          # v = b2 v + (1 - b2) g g
+        c2 = math.sqrt(1 - self.beta2 ** self.t)
+        tmp = self._update_moments(g, m, v)
         xp.sqrt(v, out=tmp)
         tmp += self.eps * c2                              # sqrt(v) + eps_t
         xp.divide(m, tmp, out=out)                        # m / (sqrt(v) + eps_t)
-        out *= -(self.lr * c2 / (1 - b1 ** t))            # - lr_t (...)
+        out *= -(self.lr * c2 / (1 - self.beta1 ** self.t))   # - lr_t (...)
         out += p                                          # p - lr_t m / (sqrt(v) + eps_t)
 
 
 class Nadam(Adam):
-    """Nadam (see the module docstring), with the moments of :meth:`Adam._moments`."""
+    """Nadam (see the module docstring), with the moments of :meth:`Adam._update_moments`."""
 
     def _update_block(self, p, g, m, v, out):
         xp = get_xp(p)
-        denom, step = self._moments(g, m, v)
+        step = self._update_moments(g, m, v)
+        denom = xp.divide(v, 1 - self.beta2 ** self.t)    # vhat = v / (1 - b2^t)
+        xp.sqrt(denom, out=denom)
+        denom += self.eps                                 # sqrt(vhat) + eps
         b1, t = self.beta1, self.t
         xp.multiply(m, b1, out=step)
         step /= 1 - b1 ** (t + 1)                         # b1 m / (1 - b1^(t+1))
