@@ -112,15 +112,15 @@ class Adam(_Optimizer):
         """Adam's update of one parameter, block by block (see :func:`_blockwise`)."""
         return _blockwise(self._update_block, p, g, self._slot("m", k, p), self._slot("v", k, p), self.threads)
 
-    def _update_moments(self, g, m, v):
-        """Update the moments ``m, v`` in place (they are the optimiser's own arrays) and return a scratch
-        array of ``g``'s shape.
+    def _update_moments(self, g, m, v, tmp):
+        """Update the moments ``m, v`` in place (they are the optimiser's own arrays), with ``tmp`` (an
+        array of ``g``'s shape) as scratch, and return ``tmp``.
 
         The operations and their order are those of ``m = b1 m + (1-b1) g``, ``v = b2 v + (1-b2) g g``,
         so the moments are bit-identical to the allocating form."""
         xp = get_xp(g)
         b1, b2 = self.beta1, self.beta2
-        tmp = xp.multiply(g, 1 - b1)
+        xp.multiply(g, 1 - b1, out=tmp)
         m *= b1
         m += tmp                                          # m = b1 m + (1 - b1) g
         xp.multiply(g, 1 - b2, out=tmp)
@@ -129,14 +129,14 @@ class Adam(_Optimizer):
         v += tmp                                          # v = b2 v + (1 - b2) g g
         return tmp
 
-    def _update_block(self, p, g, m, v, out):
+    def _update_block(self, p, g, m, v, out, tmp):
         """``p - lr mhat / (sqrt(vhat) + eps)`` in the order Kingma & Ba give for efficiency (section 2, after
         Algorithm 1): ``p - lr_t m / (sqrt(v) + eps_t)`` with ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)`` and
         ``eps_t = eps sqrt(1 - b2^t)``, equal in real arithmetic (multiply the fraction by ``sqrt(1 - b2^t)``
         above and below). The bias corrections become two scalars: 12 passes over the block instead of 14."""
         xp = get_xp(p)
         c2 = math.sqrt(1 - self.beta2 ** self.t)
-        tmp = self._update_moments(g, m, v)
+        self._update_moments(g, m, v, tmp)
         xp.sqrt(v, out=tmp)
         tmp += self.eps * c2                              # sqrt(v) + eps_t
         xp.divide(m, tmp, out=out)                        # m / (sqrt(v) + eps_t)
@@ -147,9 +147,9 @@ class Adam(_Optimizer):
 class Nadam(Adam):
     """Nadam (see the module docstring), with the moments of :meth:`Adam._update_moments`."""
 
-    def _update_block(self, p, g, m, v, out):
+    def _update_block(self, p, g, m, v, out, tmp):
         xp = get_xp(p)
-        step = self._update_moments(g, m, v)
+        step = self._update_moments(g, m, v, tmp)
         denom = xp.divide(v, 1 - self.beta2 ** self.t)    # vhat = v / (1 - b2^t)
         xp.sqrt(denom, out=denom)
         denom += self.eps                                 # sqrt(vhat) + eps
@@ -173,7 +173,8 @@ _MIN_PER_THREAD = 1 << 18
 
 
 def _blockwise(update_block, p, g, m, v, threads: int = 1):
-    """A new parameter array from ``update_block(p, g, m, v, out)`` applied to matching flat blocks.
+    """A new parameter array from ``update_block(p, g, m, v, out, tmp)`` applied to matching flat blocks
+    (``tmp``: scratch of the block's size, one per thread, so that no block allocates).
 
     Adam is a dozen elementwise passes; on the host, running all of them on one cache-sized block
     before the next reads each array from memory once instead of a dozen times (measured: about half
@@ -190,8 +191,10 @@ def _blockwise(update_block, p, g, m, v, threads: int = 1):
     starts = range(0, n, block)
 
     def update_blocks(piece):
+        scratch = xp.empty(min(block, n), dtype=out.dtype)
         for lo in starts[piece]:
-            update_block(*(a[lo:lo + block] for a in flat))
+            views = [a[lo:lo + block] for a in flat]
+            update_block(*views, scratch[:views[-1].size])
     pieces = split_range(len(starts), max(1, min(threads, n // _MIN_PER_THREAD)))
     run_pieces(update_blocks, pieces, like=p)
     return out
