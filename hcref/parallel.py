@@ -8,10 +8,16 @@ one core; split by samples, both run on all of them. While the pieces run, BLAS 
 per piece, so that the pieces do not compete with BLAS's own threads.
 
 Used by :class:`hcref.leaky.train.LeakyObjective` (sample blocks of the cost, whose data term is a
-mean over samples) and :class:`hcref.optim.Adam` (blocks of a large parameter). The default number of
-threads is the BLAS thread count in use, so that a process which caps BLAS (``threadpoolctl``, the
-lesson runner's ``HCREF_BLAS_THREADS``, a sweep worker) gets as many pieces as it allows BLAS threads.
-Only NumPy arrays are split: on CuPy the device is already parallel, and the pieces run one by one.
+mean over samples), :func:`hcref.ode.classifier.loss_and_grads` (sample blocks of the energy-flow
+classifier), the FF layer update (:func:`hcref.ff.network.ff_layer_grads`, blocks of units) and
+:class:`hcref.optim.Adam` (blocks of a large parameter). The default number of threads is the BLAS thread
+count in use, so that a process which caps BLAS (``threadpoolctl``, the lesson runner's
+``HCREF_BLAS_THREADS``, a sweep worker) gets as many pieces as it allows BLAS threads. Only NumPy arrays
+are split: on CuPy the device is already parallel, and the pieces run one by one.
+
+The BLAS libraries are found once, at the first use (a BLAS loaded later is not held at one thread), and
+the hold sets the process-wide BLAS thread count: :func:`run_pieces` is meant to be called from one
+thread at a time (the training loops' own), not from several of the caller's threads at once.
 """
 from __future__ import annotations
 
