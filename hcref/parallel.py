@@ -22,6 +22,7 @@ thread at a time (the training loops' own), not from several of the caller's thr
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -115,7 +116,8 @@ def run_pieces(fn, items, like=None) -> list:
         return [fn(item) for item in items]
     pool = _pool(len(items) - 1)                          # the calling thread runs one piece itself
     with _one_blas_thread():
-        futures = [pool.submit(_run_inside, fn, item) for item in items[1:]]
+        # each piece runs in a copy of the caller's context (e.g. hcref.backend.assume_finite holds there too)
+        futures = [pool.submit(contextvars.copy_context().run, _run_inside, fn, item) for item in items[1:]]
         first = None
         try:
             results = [_run_inside(fn, items[0])]         # the calling thread takes the first piece

@@ -88,3 +88,11 @@ def test_default_threads_follows_a_threadpoolctl_limit():
     with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
         assert default_threads() == 1
     assert default_threads() >= 1
+
+
+def test_pieces_run_in_the_callers_context():
+    from hcref.backend import _ASSUME_FINITE, assume_finite
+    with assume_finite():
+        inside = run_pieces(lambda i: _ASSUME_FINITE.get(), range(3))
+    assert inside == [True] * 3
+    assert run_pieces(lambda i: _ASSUME_FINITE.get(), range(2)) == [False] * 2
