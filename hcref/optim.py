@@ -166,7 +166,7 @@ class Nadam(Adam):
 
 #: bytes per array per block of :func:`_blockwise` on the host: the block's arrays stay in a core's cache
 #: (at 4 million parameters and two threads, 512 KiB measured fastest among 32k, 64k and 128k elements in
-#: both dtypes: float32 16.4 -> 9.9 ms, float64 23.1 -> 20.5 ms against 32k elements)
+#: both dtypes: float32 14.9 -> 9.9 ms, float64 23.1 -> 20.5 ms against 32k elements)
 _HOST_BLOCK_BYTES = 1 << 19
 #: fewest elements per thread of :func:`_blockwise` (below this the threads' overhead outweighs the gain)
 _MIN_PER_THREAD = 1 << 18
