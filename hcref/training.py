@@ -44,6 +44,7 @@ except ImportError:
     from tqdm.std import tqdm
 
 from .backend import to_numpy, asarray, check_int
+from .allocator import retain_freed_memory
 
 __all__ = ["DivergenceError", "CheckpointError", "RunInterrupted", "progress", "guard_finite",
            "save_checkpoint", "load_checkpoint", "run_steps", "blas_threads"]
@@ -288,6 +289,7 @@ def run_steps(step_fn: Callable, params: dict, optimizer, rng, n_steps: int, *,
     if side is not None and not isinstance(side, dict):
         raise TypeError(f"side: expected a dict, got {type(side).__name__}")
     n_steps = int(n_steps)
+    retain_freed_memory()                      # every step reuses the last one's memory (hcref.allocator)
     like = next(iter(params.values())) if params else None
     start, history = 0, []
     threads = blas_threads()

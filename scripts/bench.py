@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 from benchlib import (DEFAULT_REPEATS, LEAD_S, format_table, import_torch, interleaved_times, limit_blas,  # noqa: E402
                       matmul_stepper, rel_error)
+from hcref.allocator import retain_freed_memory  # noqa: E402
 from hcref.backend import to_numpy  # noqa: E402
 from hcref.optim import Adam  # noqa: E402
 
@@ -151,6 +152,10 @@ def main(argv=None):
                     help="threads for PyTorch and NumPy's BLAS; None: PyTorch's own count for both")
     ap.add_argument("--lead", type=float, default=LEAD_S, metavar="SECONDS",
                     help="untimed calls before each timed call, for this long (benchlib.LEAD_S)")
+    ap.add_argument("--allocator", choices=("retain", "default"), default="retain",
+                    help="retain: glibc keeps freed memory for reuse, as in a training run "
+                         "(hcref.allocator.retain_freed_memory, process-wide, so for PyTorch too); "
+                         "default: glibc's own thresholds, which move with the process's history")
     ap.add_argument("--json", default=None, metavar="PATH", help="write the rows as JSON")
     ap.add_argument("--memory", action="store_true", help="also measure peak memory (ODE adjoint, Theorem terms)")
     ap.add_argument("--markdown", default=None, metavar="PATH", help="write the table as Markdown (for the README)")
@@ -162,12 +167,14 @@ def main(argv=None):
     torch = import_torch(args.threads)
     threads = args.threads or (torch.get_num_threads() if torch is not None else None)
     limits = limit_blas(threads)   # noqa: F841  (kept alive for the run)
+    retained = args.allocator == "retain" and retain_freed_memory()
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads" if torch is not None else
-          "PyTorch is not installed (pip install -e '.[crosscheck]'): timing hcref alone")
+          "PyTorch is not installed (pip install -e '.[crosscheck]'): timing hcref alone",
+          f"| allocator: {'freed memory retained' if retained else 'default'}")
     print(format_table([], COLUMNS))
     rows = run(all_cases(only), args.sizes.split(","), args.dtypes.split(","), args.repeats, torch, lead_s=args.lead)
     out = {"rows": rows, "torch": getattr(torch, "__version__", None), "threads": threads,
-           "repeats": args.repeats, "lead_s": args.lead}
+           "repeats": args.repeats, "lead_s": args.lead, "freed_memory_retained": retained}
     if args.memory:
         out["memory"] = memory_tables()
     if args.json:

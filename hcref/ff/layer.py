@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from ..backend import as_float_array, check_int, check_real, check_rng, get_xp, check_upstream
 from ..config import check_choice
-from ..blocks import affine_forward, affine_backward, relu_forward, relu_backward
+from ..blocks import AffineCache, affine_backward, relu_forward, relu_backward
 from ..optim import SGD
 
 __all__ = ["init_layer", "layer_forward", "layer_backward", "goodness", "goodness_forward",
@@ -104,10 +104,9 @@ def layer_forward(x, params):
     Yang 2023 (FF sparsity theory), section 1.1, eq. (1)-(2); the mask ``m = 1[h > 0]``.
     """
     W = _check_layer_inputs(x, params)
-    xp = get_xp(x)
-    z, ca = affine_forward(x, {"W": W, "b": xp.zeros(W.shape[1], dtype=W.dtype)})
+    z = x @ W                                       # eq. (1) has no bias (x and W are checked above)
     h, cr = relu_forward(z)
-    return h, LayerCache(ca, cr)
+    return h, LayerCache(AffineCache(x, W), cr)
 
 
 def layer_backward(dh, cache: LayerCache):

@@ -107,7 +107,7 @@ def _sums(h_i, Q):
     # BEGIN SOLUTION
     xp = get_xp(h_i)
     M = (h_i > 0).astype(h_i.dtype)
-    _, n_i = l1_l2(h_i)
+    n_i = xp.sqrt(xp.einsum("ij,ij->i", h_i, h_i))                       # ||h_i||
     A = xp.einsum("ij,ij->i", M, Q)                                       # ||h_k * m_i||_1 = m_i . h_k
     B = xp.einsum("ij,ij->i", h_i, Q) / xp.where(n_i > 0, n_i, 1.0)       # h_i . h_k / ||h_i||
     return A, B
@@ -178,7 +178,7 @@ def theorem1_terms(params, x, *, use_cosine: bool = True) -> TheoremTerms:
     with assume_finite():                          # x and W are checked: h and the sums need no NaN scan
         h, _ = layer_forward(x, params)
         A, B = batch_sums(h, h, x, x, use_cosine=use_cosine)
-    return _assemble(h, -A, -B, theorem=1, A=A, B=B)
+        return _assemble(h, -A, -B, theorem=1, A=A, B=B)
 
 
 def theorem2_terms(params, x_pos, x_neg, *, use_cosine: bool = True):
@@ -200,12 +200,12 @@ def theorem2_terms(params, x_pos, x_neg, *, use_cosine: bool = True):
     _check_layer_inputs(x_pos, params, "x_pos")
     _check_x(x_neg, "x_neg", x_pos.shape[1])
     x = {"+": x_pos, "-": x_neg}
-    with assume_finite():                          # x_pos, x_neg and W are checked
+    with assume_finite():                          # x_pos, x_neg and W are checked: no NaN scan of h and the sums
         h = {i: layer_forward(x[i], params)[0] for i in x}
-    r = {i: _inverse_norms(x[i], use_cosine) for i in x}             # U = diag(r) x (see batch_sums)
-    # A+ - A- and B+ - B- are linear in Q = sum_k+ cos h_k - sum_k- cos h_k = U_i S
-    S = x["+"].T @ (h["+"] * r["+"]) - x["-"].T @ (h["-"] * r["-"])   # (m, n)
-    return tuple(_assemble(h[i], *_sums(h[i], (x[i] @ S) * r[i]), theorem=2) for i in ("+", "-"))
+        r = {i: _inverse_norms(x[i], use_cosine) for i in x}             # U = diag(r) x (see batch_sums)
+        # A+ - A- and B+ - B- are linear in Q = sum_k+ cos h_k - sum_k- cos h_k = U_i S
+        S = x["+"].T @ (h["+"] * r["+"]) - x["-"].T @ (h["-"] * r["-"])   # (m, n)
+        return tuple(_assemble(h[i], *_sums(h[i], (x[i] @ S) * r[i]), theorem=2) for i in ("+", "-"))
 
 
 def sparsity_change(params_before, params_after, x):

@@ -31,9 +31,20 @@ __all__ = ["discrete_adjoint", "continuous_adjoint", "step_vjp", "ode_forward", 
            "ODECache"]
 
 
-def _add_into(acc, new):
+def _sum_of(arrays):
+    """``arrays[0] + arrays[1] + ...``; the inputs (a field's own outputs) are left as they are."""
+    if len(arrays) == 1:
+        return arrays[0]
+    total = arrays[0] + arrays[1]                 # a new array, so the rest can be added into it
+    for v in arrays[2:]:
+        total += v
+    return total
+
+
+def _add_in_place(acc, new):
+    """``acc[k] += new[k]`` for every key of ``new`` (``acc`` owns its arrays)."""
     for k, v in new.items():
-        acc[k] = v if acc.get(k) is None else acc[k] + v
+        acc[k] += v
 
 
 def step_vjp(field, params, step, tab, a_next):
@@ -51,7 +62,7 @@ def step_vjp(field, params, step, tab, a_next):
     # BEGIN SOLUTION
     h, s = step.h, len(tab.b)
     g_Y = [None] * s
-    dparams = {}
+    stage_grads = []                              # each stage's a^T dk_i/dtheta
     for i in reversed(range(s)):
         # k_i enters z' with weight h b_i and every later stage Y_j with weight h A[j][i]
         coeffs = [(tab.b[i], a_next)] + [(tab.A[j][i], g_Y[j]) for j in range(i + 1, s)
@@ -63,7 +74,8 @@ def step_vjp(field, params, step, tab, a_next):
         # k_i = f(Y_i, t + c_i h)  (reusing what the forward kept at Y_i, if anything)
         cache_i = step.caches[i] if step.caches is not None else None
         g_Y[i], gp = field.vjp_cached(step.Ys[i][0], step.t + tab.c[i] * h, params, g_k, cache_i)
-        _add_into(dparams, gp)
+        stage_grads.append(gp)
+    dparams = {k: _sum_of([gp[k] for gp in stage_grads]) for k in (stage_grads[0] if stage_grads else ())}
     # Y_i = z + h sum_j A[i][j] k_j  and  z' = z + ...  : every path from z has coefficient 1
     a_prev = a_next
     for g in g_Y:
@@ -114,7 +126,7 @@ def discrete_adjoint(field, z0, ts, params, dL_dzs, options: SolverOptions = Sol
     for k in range(len(t_list) - 1, 0, -1):
         for idx in range(trajectory.ends[k] - 1, trajectory.ends[k - 1] - 1, -1):
             a, gp = step_vjp(field, params, trajectory.steps[idx], tab, a)
-            _add_into(dparams, gp)
+            _add_in_place(dparams, gp)
         a = a + dL_dzs[k - 1]                  # the loss also reads z(ts[k-1])
     return a, dparams
 

@@ -104,7 +104,8 @@ def energy_forward(x, params, *, kind: str = "norm", c1: float = 5.0, check: boo
         _check_mlp_params(params, x.shape[1])
         check_real(c1, "c1")
     W1, W2 = params["W1"], params["W2"]
-    pre = x @ W1 + params["b1"]                   # f = relu(x W1 + b1) W2 + b2, the MLP of hcref.blocks
+    pre = x @ W1                                  # f = relu(x W1 + b1) W2 + b2, the MLP of hcref.blocks
+    pre += params["b1"]
     h = get_xp(x).maximum(pre, 0)                 # (validated above, or by the solver: no re-checks per stage)
     f = h @ W2 + params["b2"]
     mc = MLPCache(AffineCache(x, W1), ActivationCache(pre), AffineCache(h, W2), "relu")
@@ -130,7 +131,9 @@ def _masked_r(cache: EnergyCache):
     """``s = (u W2^T) * m`` (N, H), the inner factor of ``grad E = s W1^T``."""
     if cache.masked_r is not None:
         return cache.masked_r
-    return (cache.dphi_df @ cache.mlp.c2.W.T) * cache.relu_mask
+    s = cache.dphi_df @ cache.mlp.c2.W.T
+    s *= cache.relu_mask
+    return s
 
 
 def energy_field_vjp(a, cache: EnergyCache):
@@ -158,11 +161,11 @@ def energy_field_vjp(a, cache: EnergyCache):
     W1, W2 = cache.mlp.c1.W, cache.mlp.c2.W
     u, mask = cache.dphi_df, cache.relu_mask
     # forward, in rows:  r = u W2^T;  s = r * m;  g = s W1^T;  F = -g
-    # Everything below is linear in the cotangent of g, dg = -a: it runs with a, and the results change sign
-    # at the end (on the small outputs, not on the (N, H) intermediates).
+    # Everything below is linear in the cotangent of g, dg = -a (N, d): it is negated once, here.
+    dg = -a
     s = _masked_r(cache)                          # (u W2^T) * m, kept from grad E when it was formed
-    dW1 = a.T @ s                                 # g = s W1^T  (W1 used directly)
-    dr = a @ W1
+    dW1 = dg.T @ s                                # g = s W1^T  (W1 used directly)
+    dr = dg @ W1
     dr *= mask                                    # s = r * m   (m is piecewise constant: no term)
     dW2 = dr.T @ u                                # r = u W2^T  (W2 used directly)
     du = dr @ W2
@@ -173,7 +176,7 @@ def energy_field_vjp(a, cache: EnergyCache):
     dz = df @ W2.T
     dz *= mask                                    # relu'(x W1 + b1) = m
     dW1 += x.T @ dz
-    return {"x": -(dz @ W1.T), "W1": -dW1, "b1": -dz.sum(axis=0), "W2": -dW2, "b2": -df.sum(axis=0)}
+    return {"x": dz @ W1.T, "W1": dW1, "b1": dz.sum(axis=0), "W2": dW2, "b2": df.sum(axis=0)}
     # END SOLUTION
 
 
@@ -243,12 +246,13 @@ class EnergyField(VectorField):
 
     def f_and_cache(self, z, t, params):
         """``F(z)`` and what the VJP at ``z`` needs of the energy network's forward, kept small:
-        the hidden layer ``relu(z W1 + b1)`` (N, H), which also gives the ReLU mask, the gradient's
-        inner factor ``s = (u W2^T) * m`` (N, H), which spares the VJP one product, plus ``f``, ``|f|``
-        and ``dphi/df`` (N, d). Two (N, H) arrays per stage: the whole forward cache (three more)
+        the hidden layer ``relu(z W1 + b1)`` (N, H), the gradient's inner factor
+        ``s = (u W2^T) * m`` (N, H), which spares the VJP one product, the boolean ReLU mask ``m``
+        (an eighth of an (N, H) float64 array: reading it back is cheaper than recomputing ``h > 0``),
+        plus ``f``, ``|f|`` and ``dphi/df`` (N, d). The whole forward cache (three more (N, H) arrays)
         cost the forward as much as it saved the backward (measured)."""
         g, c = grad_energy(z, params, kind=self.kind, c1=self.c1, check=False)
-        return -g, (c.mlp.c2.x, c.f, c.f_norm, c.dphi_df, c.masked_r)
+        return -g, (c.mlp.c2.x, c.relu_mask, c.f, c.f_norm, c.dphi_df, c.masked_r)
 
     def vjp(self, z, t, params, a):
         return self.vjp_cached(z, t, params, a)
@@ -257,10 +261,10 @@ class EnergyField(VectorField):
         if cache is None:                          # the energy network's forward at z
             _, full = energy_forward(z, params, kind=self.kind, c1=self.c1, check=False)
         else:                                      # rebuilt from the hidden layer h = relu(pre-activation)
-            h, f, f_norm, u, s = cache
+            h, mask, f, f_norm, u, s = cache
             W1, W2 = params["W1"], params["W2"]
             mlp = MLPCache(AffineCache(z, W1), ActivationCache(h), AffineCache(h, W2), "relu")   # h > 0 iff pre > 0
-            full = EnergyCache(mlp, f, f_norm, u, h > 0, self.kind, self.c1, s)
+            full = EnergyCache(mlp, f, f_norm, u, mask, self.kind, self.c1, s)
         g = energy_field_vjp(a, full)
         return g.pop("x"), g
 
