@@ -25,8 +25,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import (NonFiniteError, as_float_array, asarray, assume_finite, check_int, check_real, check_rng,
-                       get_xp, to_numpy)
+import numpy
+
+from ..backend import (NonFiniteError, as_float_array, asarray, assume_finite, check_finite, check_int, check_real,
+                       check_rng, get_xp, to_numpy)
 from ..blocks import AffineCache, relu_forward, sigmoid_forward, init_affine
 from ..parallel import default_threads, run_pieces, split_range
 
@@ -188,13 +190,16 @@ def ff_layer_grads(params, l: int, x_pos, x_neg, *, theta: float):
     G_pos, G_neg : goodness per sample
     """
     check_real(theta, "theta")
-    _check_layer_input(params, l, x_pos, "x_pos")
-    as_float_array(x_neg, "x_neg", ndim=2)
+    with assume_finite():                       # kinds and shapes here; values: see _layer_grads' suspects
+        _check_layer_input(params, l, x_pos, "x_pos")
+        as_float_array(x_neg, "x_neg", ndim=2)
     if x_neg.shape[1] != x_pos.shape[1]:
         raise ValueError(f"x_neg: expected shape (N, {x_pos.shape[1]}) (the rows of params['W{l}']), "
                          f"got {tuple(x_neg.shape)}")
     _check_nonempty(x_pos, x_neg)
-    return _layer_grads(params, l, x_pos, x_neg, theta)
+    suspects = [("x_pos", x_pos), ("x_neg", x_neg), (f"params['W{l}']", params[f"W{l}"]),
+                (f"params['b{l}']", params[f"b{l}"])]
+    return _layer_grads(params, l, x_pos, x_neg, theta, suspects)
 
 
 #: fewest multiply-adds (rows x D_l x units) of a block of units of :func:`_layer_grads`: smaller layer
@@ -202,8 +207,22 @@ def ff_layer_grads(params, l: int, x_pos, x_neg, *, theta: float):
 MIN_BLOCK_WORK = 1 << 24
 
 
-def _layer_grads(params, l, x_pos, x_neg, theta):
-    """:func:`ff_layer_grads` on validated arguments.
+def _raise_non_finite(l, suspects):
+    """The pre-activation of layer ``l`` is not finite: name the first non-finite array of ``suspects``
+    (``(name, array)`` pairs), else report an overflow."""
+    for name, a in suspects:
+        check_finite(a, name)                      # raises NonFiniteError naming it
+    raise NonFiniteError(f"layer {l}: the pre-activation overflowed although the parameters and inputs are finite")
+
+
+def _layer_grads(params, l, x_pos, x_neg, theta, suspects=()):
+    """:func:`ff_layer_grads` on arguments of checked kinds and shapes.
+
+    Values: the pre-activation ``z = u W + b`` is finite exactly when ``u``, ``W`` and ``b`` are and nothing
+    overflows (an infinite or NaN weight meets every row: ``u_ij W_jk`` is infinite, or NaN where ``u_ij = 0``).
+    So the callers do not scan the (D_l, D_{l+1}) weights before the work (measured: 3.4 of 57 ms of a float64
+    step at 784 -> 4 x 2000): each block tests its columns of ``z``, and only when one is not finite are the
+    ``suspects`` scanned, to name the culprit (:class:`NonFiniteError`).
 
     Both batches go through one stacked (N + N', D_l) product (rows are normalised one by one, so stacking
     changes nothing). The units (columns of ``W_l``) split into blocks that run side by side
@@ -214,19 +233,25 @@ def _layer_grads(params, l, x_pos, x_neg, theta):
     """
     xp = get_xp(x_pos)
     Np = x_pos.shape[0]
-    u = _length_normalise(xp.concatenate([x_pos, x_neg]))
+    with numpy.errstate(over="ignore", invalid="ignore"):          # non-finite values are reported below
+        u = _length_normalise(xp.concatenate([x_pos, x_neg]))
     W, b = params[f"W{l}"], params[f"b{l}"]
     h = xp.empty((u.shape[0], W.shape[1]), dtype=xp.result_type(u, W))
     units = split_range(W.shape[1], default_threads(), max(1, MIN_BLOCK_WORK // (u.shape[0] * W.shape[0])))
 
     def forward(c):                                                # columns c of h, their share of G
-        xp.matmul(u, W[:, c], out=h[:, c])                         # z = u W
-        h[:, c] += b[c]                                            #   + b
-        xp.maximum(h[:, c], 0, out=h[:, c])                        # h = relu(z)
-        return xp.einsum("ij,ij->i", h[:, c], h[:, c])             # sum_(j in c) h_j^2
+        with numpy.errstate(over="ignore", invalid="ignore"):      # (reported below, naming the culprit)
+            xp.matmul(u, W[:, c], out=h[:, c])                     # z = u W
+            h[:, c] += b[c]                                        #   + b
+            finite = bool(xp.all(xp.isfinite(h[:, c])))
+            xp.maximum(h[:, c], 0, out=h[:, c])                    # h = relu(z)
+            return xp.einsum("ij,ij->i", h[:, c], h[:, c]), finite  # sum_(j in c) h_j^2
 
-    G = sum(run_pieces(forward, units, like=u))                    # G = sum h^2, per sample
-    if not bool(xp.all(xp.isfinite(G))):                           # finite arguments, but z or G overflowed
+    parts = run_pieces(forward, units, like=u)
+    if not all(finite for _, finite in parts):
+        _raise_non_finite(l, suspects)
+    G = sum(g for g, _ in parts)                                   # G = sum h^2, per sample
+    if not bool(xp.all(xp.isfinite(G))):                           # finite arguments, but G overflowed
         raise NonFiniteError(f"layer {l}: the goodness G overflowed although the parameters and inputs are finite")
     loss, dG_pos, dG_neg = ff_layer_loss(G[:Np], G[Np:], theta)
     dG2 = 2.0 * xp.concatenate([dG_pos, dG_neg])[:, None]          # dL/dh = 2 dL/dG h
@@ -291,11 +316,14 @@ def ff_network_grads(params, x_pos, x_neg, *, theta: float):
         with ``G > theta`` and negatives with ``G < theta``)
     """
     check_real(theta, "theta")
-    _check_batch(params, x_pos, x_neg)
+    with assume_finite():                          # kinds and shapes; values: see _layer_grads' suspects
+        _check_batch(params, x_pos, x_neg)
+    suspects = [("x_pos", x_pos), ("x_neg", x_neg)] + [(f"params[{k!r}]", params[k])
+                                                       for l in range(n_layers(params)) for k in (f"W{l}", f"b{l}")]
     xp = get_xp(x_pos)
     grads, metrics, total = {}, {}, 0.0
     for l in range(n_layers(params)):
-        loss, g, x_pos, x_neg, Gp, Gn = _layer_grads(params, l, x_pos, x_neg, theta)
+        loss, g, x_pos, x_neg, Gp, Gn = _layer_grads(params, l, x_pos, x_neg, theta, suspects)
         grads.update(g)
         total += loss
         metrics[f"loss{l}"] = loss

@@ -174,3 +174,40 @@ def test_layer_grads_report_an_overflow_inside_the_layer(rng):
     p = {**p, "W0": p["W0"] * 1e200}
     with pytest.raises(NonFiniteError, match="layer 0: the goodness G overflowed"):
         ff_layer_grads(p, 0, xp_, xn_, theta=0.3)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", ["x_pos", "x_neg", "W1", "b1"])
+def test_layer_grads_name_a_non_finite_argument_found_in_the_pre_activation(rng, monkeypatch, bad, where):
+    # the weights are not scanned before the work: a non-finite value shows in z = u W + b (an infinite weight
+    # meets every row), and only then are the arguments scanned, to name it; three blocks of units, one entry
+    import hcref.ff.network as net
+    from hcref.backend import NonFiniteError
+    monkeypatch.setattr(net, "MIN_BLOCK_WORK", 1)
+    monkeypatch.setattr(net, "default_threads", lambda: 3)
+    p, xp_, xn_ = setup(rng, sizes=(12, 9, 8, 7), N=6)
+    args = {"x_pos": layer_inputs(p, xp_, 1), "x_neg": layer_inputs(p, xn_, 1), "W1": p["W1"].copy(),
+            "b1": p["b1"].copy()}
+    args[where][(-1,) * args[where].ndim] = bad                    # the last entry: the last block of units
+    params = {**p, "W1": args["W1"], "b1": args["b1"]}
+    with pytest.raises(NonFiniteError, match=where):
+        ff_layer_grads(params, 1, args["x_pos"], args["x_neg"], theta=0.3)
+
+
+@pytest.mark.parametrize("bad", [np.nan, -np.inf])
+@pytest.mark.parametrize("where", ["x_pos", "x_neg", "W0", "b1", "W2"])
+def test_network_grads_name_a_non_finite_argument(rng, bad, where):
+    from hcref.backend import NonFiniteError
+    p, xp_, xn_ = setup(rng, sizes=(12, 9, 8, 7), N=6)
+    args = {"x_pos": xp_.copy(), "x_neg": xn_.copy(), **{k: v.copy() for k, v in p.items()}}
+    args[where][(0,) * args[where].ndim] = bad
+    with pytest.raises(NonFiniteError, match=where):
+        ff_network_grads({k: args[k] for k in p}, args["x_pos"], args["x_neg"], theta=0.3)
+
+
+def test_layer_grads_report_a_pre_activation_overflow(rng):
+    from hcref.backend import NonFiniteError
+    p, xp_, xn_ = setup(rng)
+    p = {**p, "W0": np.full_like(p["W0"], 1e308), "b0": np.full_like(p["b0"], 1e308)}
+    with pytest.raises(NonFiniteError, match="layer 0: the pre-activation overflowed"):
+        ff_layer_grads(p, 0, xp_, xn_, theta=0.3)
