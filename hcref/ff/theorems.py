@@ -30,7 +30,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..backend import as_float_array, assume_finite, check_real, get_xp
+import numpy
+
+from ..backend import as_float_array, assume_finite, check_finite, check_real, get_xp
 from ..config import check_choice
 from .hoyer import hoyer_sparsity, l1_l2
 from .layer import _check_batches, _check_layer_inputs, _check_W, layer_forward, sgd_step
@@ -56,13 +58,21 @@ def _unit_rows(x, use_cosine):
     return x * _inverse_norms(x, use_cosine)
 
 
-def _inverse_norms(x, use_cosine):
+def _inverse_norms(x, use_cosine, name=None):
     """``1 / ||x_i||`` as a column (N, 1) (1 for a zero row, or for every row without ``use_cosine``),
-    so that the unit rows are ``U = x * r``."""
+    so that the unit rows are ``U = x * r``.
+
+    With ``name``, ``x`` is also checked finite on the way: a NaN or infinite entry makes its row's norm
+    non-finite, so ``x`` is scanned (to raise the error naming it) only then, instead of always."""
     xp = get_xp(x)
     if not use_cosine:
+        if name is not None:
+            check_finite(x, name)
         return xp.ones((x.shape[0], 1), dtype=x.dtype)
-    nrm = xp.sqrt(xp.einsum("ij,ij->i", x, x))[:, None]
+    with numpy.errstate(over="ignore", invalid="ignore"):
+        nrm = xp.sqrt(xp.einsum("ij,ij->i", x, x))[:, None]
+    if name is not None and not bool(xp.all(xp.isfinite(nrm))):
+        check_finite(x, name)                      # raises, unless only the squares overflowed
     return 1.0 / xp.where(nrm > 0, nrm, 1.0)
 
 
@@ -197,12 +207,15 @@ def theorem2_terms(params, x_pos, x_neg, *, use_cosine: bool = True):
     -----
     Yang 2023 (FF sparsity theory), Theorem 2, eq. (7)-(8); proof eq. (46)-(64).
     """
-    _check_layer_inputs(x_pos, params, "x_pos")
-    _check_x(x_neg, "x_neg", x_pos.shape[1])
+    with assume_finite():                          # kinds and shapes; the values of x: by their norms, below
+        _check_layer_inputs(x_pos, params, "x_pos")
+        _check_x(x_neg, "x_neg", x_pos.shape[1])
+    _check_W(params["W"])
     x = {"+": x_pos, "-": x_neg}
+    # U = diag(r) x (see batch_sums); x_pos and x_neg are checked finite on the way
+    r = {i: _inverse_norms(x[i], use_cosine, name) for i, name in (("+", "x_pos"), ("-", "x_neg"))}
     with assume_finite():                          # x_pos, x_neg and W are checked: no NaN scan of h and the sums
         h = {i: layer_forward(x[i], params)[0] for i in x}
-        r = {i: _inverse_norms(x[i], use_cosine) for i in x}             # U = diag(r) x (see batch_sums)
         # A+ - A- and B+ - B- are linear in Q = sum_k+ cos h_k - sum_k- cos h_k = U_i S
         S = x["+"].T @ (h["+"] * r["+"]) - x["-"].T @ (h["-"] * r["-"])   # (m, n)
         return tuple(_assemble(h[i], *_sums(h[i], (x[i] @ S) * r[i]), theorem=2) for i in ("+", "-"))

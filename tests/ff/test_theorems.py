@@ -159,3 +159,17 @@ def test_pairwise_bad_inputs():
         batch_sums(h, h, np.ones((2, 5)), x)
     with pytest.raises(ValueError, match="h_i"):
         pairwise_terms(h * np.nan, h, x, x)
+
+
+@pytest.mark.parametrize("use_cosine", [True, False])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", ["x_pos", "x_neg", "W"])
+def test_theorem2_names_a_non_finite_argument(rng, use_cosine, bad, where):
+    # x_pos and x_neg are judged by their row norms (a NaN or infinite entry makes its row's norm non-finite)
+    # and scanned only then, to name them
+    from hcref.backend import NonFiniteError
+    args = {"W": init_layer(rng, 6, 5)["W"], "x_pos": rng.standard_normal((4, 6)), "x_neg": rng.standard_normal((3, 6))}
+    args[where][-1, -1] = bad
+    with pytest.raises(NonFiniteError, match=where):
+        theorem2_terms({"W": args["W"]}, args["x_pos"], args["x_neg"], use_cosine=use_cosine)
+
