@@ -23,7 +23,7 @@ import numpy
 __all__ = [
     "get_xp", "to_numpy", "asarray", "set_backend", "backend_name", "cupy_available",
     "default_rng", "as_float_array", "check_finite", "check_shape", "check_upstream", "check_params",
-    "check_int", "check_real", "assume_finite", "NonFiniteError",
+    "check_int", "check_real", "assume_finite", "quiet_overflow", "NonFiniteError",
 ]
 
 _cupy = None
@@ -163,6 +163,13 @@ def assume_finite():
         yield
     finally:
         _ASSUME_FINITE.reset(token)
+
+
+def quiet_overflow():
+    """A context in which NumPy does not warn about overflow or invalid values (NaN from ``inf - inf``,
+    ``0 * inf``): for code that tests its own results for finiteness and raises a clear error instead.
+    CuPy never warns; the context is NumPy's ``errstate`` either way."""
+    return numpy.errstate(over="ignore", invalid="ignore")
 
 
 def as_float_array(a: Any, name: str, *, ndim: int | tuple[int, ...] | None = None,

@@ -530,6 +530,7 @@ NO_CALL = {
     "hcref.backend.assume_finite": "takes no argument (a context manager); "
                                    "tested in tests/test_backend.py",
     "hcref.backend.backend_name": "takes no argument",
+    "hcref.backend.quiet_overflow": "takes no argument (a context manager)",
     "hcref.allocator.retain_freed_memory": "process-wide setting made once; its bad thresholds are tested in "
                                            "tests/test_allocator.py",
     "hcref.parallel.default_threads": "takes no argument",

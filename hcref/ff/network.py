@@ -25,10 +25,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy
-
 from ..backend import (NonFiniteError, as_float_array, asarray, assume_finite, check_finite, check_int, check_real,
-                       check_rng, get_xp, to_numpy)
+                       check_rng, get_xp, quiet_overflow, to_numpy)
 from ..blocks import AffineCache, relu_forward, sigmoid_forward, init_affine
 from ..parallel import default_threads, run_pieces, split_range
 
@@ -233,14 +231,14 @@ def _layer_grads(params, l, x_pos, x_neg, theta, suspects=()):
     """
     xp = get_xp(x_pos)
     Np = x_pos.shape[0]
-    with numpy.errstate(over="ignore", invalid="ignore"):          # non-finite values are reported below
+    with quiet_overflow():                                          # non-finite values are reported below
         u = _length_normalise(xp.concatenate([x_pos, x_neg]))
     W, b = params[f"W{l}"], params[f"b{l}"]
     h = xp.empty((u.shape[0], W.shape[1]), dtype=xp.result_type(u, W))
     units = split_range(W.shape[1], default_threads(), max(1, MIN_BLOCK_WORK // (u.shape[0] * W.shape[0])))
 
     def forward(c):                                                # columns c of h, their share of G
-        with numpy.errstate(over="ignore", invalid="ignore"):      # (reported below, naming the culprit)
+        with quiet_overflow():                                      # (reported below, naming the culprit)
             xp.matmul(u, W[:, c], out=h[:, c])                     # z = u W
             h[:, c] += b[c]                                        #   + b
             finite = bool(xp.all(xp.isfinite(h[:, c])))

@@ -30,9 +30,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy
 
-from ..backend import as_float_array, assume_finite, check_finite, check_real, get_xp
+from ..backend import as_float_array, assume_finite, check_finite, check_real, get_xp, quiet_overflow
 from ..config import check_choice
 from .hoyer import hoyer_sparsity, l1_l2
 from .layer import _check_batches, _check_layer_inputs, _check_W, layer_forward, sgd_step
@@ -69,7 +68,7 @@ def _inverse_norms(x, use_cosine, name=None):
         if name is not None:
             check_finite(x, name)
         return xp.ones((x.shape[0], 1), dtype=x.dtype)
-    with numpy.errstate(over="ignore", invalid="ignore"):
+    with quiet_overflow():
         nrm = xp.sqrt(xp.einsum("ij,ij->i", x, x))[:, None]
     if name is not None and not bool(xp.all(xp.isfinite(nrm))):
         check_finite(x, name)                      # raises, unless only the squares overflowed
