@@ -48,10 +48,16 @@ def _blas_libraries() -> list:
 
 
 def default_threads() -> int:
-    """The BLAS thread count in use (the largest over the loaded BLAS libraries), 1 when it cannot be told.
-    A few microseconds: it asks the libraries themselves, not :func:`hcref.training.blas_threads`."""
+    """The BLAS thread count in use, 1 when it cannot be told. A few microseconds: it asks the libraries
+    themselves, not :func:`hcref.training.blas_threads`.
+
+    With several BLAS libraries loaded (NumPy's and SciPy's own OpenBLAS copies, say), the smallest count:
+    a cap reaches only the libraries loaded when it was set, and one loaded later (SciPy, imported by
+    another package after ``threadpoolctl.threadpool_limits(1)``) starts at the number of cores. Measured in
+    ``scripts/bench.py --threads 1 --only 002``: with the largest count, hcref ran two pieces beside a
+    one-thread PyTorch."""
     counts = [c.get_num_threads() for c in _blas_libraries()]
-    return max([int(n) for n in counts if n] or [1])
+    return min([int(n) for n in counts if n] or [1])
 
 
 def resolve_threads(threads, name: str = "threads") -> int:

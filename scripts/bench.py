@@ -102,7 +102,7 @@ def steppers(case, dtype, torch):
     return out
 
 
-def run(cases, sizes, dtypes, repeats, torch, log=print, lead_s=LEAD_S):
+def run(cases, sizes, dtypes, repeats, torch, log=print, lead_s=LEAD_S, threads=None):
     rows = []
     for case in cases:
         if case.size not in sizes:
@@ -115,6 +115,9 @@ def run(cases, sizes, dtypes, repeats, torch, log=print, lead_s=LEAD_S):
                     f"(loss {loss_err:.1e}, gradients {grad_err:.1e}, tolerance {case.grad_tol:.0e})")
         for dtype in dtypes:
             run_these = steppers(case, dtype, torch)
+            # building a case may load another BLAS (torchdiffeq imports SciPy, whose OpenBLAS starts at the
+            # core count): cap every loaded library again (measured: hcref ran two pieces under --threads 1)
+            limits = limit_blas(threads)   # noqa: F841
             # the plain product runs interleaved with the steps, so its rate sees the same machine state,
             # repeated for about one hcref step (more would flush the small models' caches between steps)
             t0 = time.perf_counter()
@@ -172,7 +175,8 @@ def main(argv=None):
           "PyTorch is not installed (pip install -e '.[crosscheck]'): timing hcref alone",
           f"| allocator: {'freed memory retained' if retained else 'default'}")
     print(format_table([], COLUMNS))
-    rows = run(all_cases(only), args.sizes.split(","), args.dtypes.split(","), args.repeats, torch, lead_s=args.lead)
+    rows = run(all_cases(only), args.sizes.split(","), args.dtypes.split(","), args.repeats, torch, lead_s=args.lead,
+               threads=threads)
     out = {"rows": rows, "torch": getattr(torch, "__version__", None), "threads": threads,
            "repeats": args.repeats, "lead_s": args.lead, "freed_memory_retained": retained}
     if args.memory:

@@ -90,6 +90,24 @@ def test_default_threads_follows_a_threadpoolctl_limit():
     assert default_threads() >= 1
 
 
+def test_default_threads_is_the_smallest_count_of_the_loaded_blas_libraries(monkeypatch):
+    # a cap reaches only the libraries loaded when it was set; one loaded later starts at the core count
+    import hcref.parallel as par
+
+    class FakeBlas:
+        def __init__(self, n):
+            self.n = n
+
+        def get_num_threads(self):
+            return self.n
+    monkeypatch.setattr(par, "_CONTROLLER", [[FakeBlas(1), FakeBlas(2)]])
+    assert par.default_threads() == 1
+    monkeypatch.setattr(par, "_CONTROLLER", [[FakeBlas(4), FakeBlas(None)]])
+    assert par.default_threads() == 4
+    monkeypatch.setattr(par, "_CONTROLLER", [[]])
+    assert par.default_threads() == 1
+
+
 def test_pieces_run_in_the_callers_context():
     from hcref.backend import _ASSUME_FINITE, assume_finite
     with assume_finite():
