@@ -18,7 +18,6 @@ yourself before timing single steps. ``HCREF_RETAIN_FREED_MEMORY=0`` turns it of
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 __all__ = ["retain_freed_memory"]
@@ -33,9 +32,8 @@ _state = {"done": None}
 
 def _mallopt():
     """glibc's ``mallopt``, or None (another C library, or no C library found)."""
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name)
+        libc = ctypes.CDLL(None)                   # the process's own symbols, the C library's among them
         gnu = libc.gnu_get_libc_version            # only glibc has it
         gnu.restype = ctypes.c_char_p
         gnu()
