@@ -104,13 +104,14 @@ def energy_forward(x, params, *, kind: str = "norm", c1: float = 5.0, check: boo
         _check_mlp_params(params, x.shape[1])
         check_real(c1, "c1")
     W1, W2 = params["W1"], params["W2"]
-    pre = x @ W1                                  # f = relu(x W1 + b1) W2 + b2, the MLP of hcref.blocks
-    pre += params["b1"]
-    h = get_xp(x).maximum(pre, 0)                 # (validated above, or by the solver: no re-checks per stage)
+    h = x @ W1                                    # f = relu(x W1 + b1) W2 + b2, the MLP of hcref.blocks
+    h += params["b1"]                             # the pre-activation, made h = relu(.) in place:
+    mask = h > 0                                  # boolean: multiplies as 0/1, and is made 4x faster
+    get_xp(x).maximum(h, 0, out=h)
     f = h @ W2 + params["b2"]
-    mc = MLPCache(AffineCache(x, W1), ActivationCache(pre), AffineCache(h, W2), "relu")
+    # relu' = 1[pre > 0] = 1[h > 0]: h stands in for the pre-activation in the MLP's cache
+    mc = MLPCache(AffineCache(x, W1), ActivationCache(h), AffineCache(h, W2), "relu")
     E, u, nrm = _phi(f, kind, c1)
-    mask = pre > 0                                # boolean: multiplies as 0/1, and is made 4x faster
     return E, EnergyCache(mc, f, nrm, u, mask, kind, float(c1))
 
 
