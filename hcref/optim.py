@@ -15,6 +15,7 @@ and never mutates the arrays it is given.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 from .backend import get_xp, to_numpy, asarray
@@ -108,9 +109,52 @@ class Adam(_Optimizer):
         self.eps = _check_finite(eps, "eps", 0.0, low_open=True)
         self.threads = resolve_threads(threads)
 
+    def step(self, params: dict, grads: dict) -> dict:
+        self._check(params, grads)
+        self.t += 1
+        small = _small_keys(params, grads)
+        new = self._update_small(small, params, grads) if small else {}
+        return {k: new[k] if k in new else self._update(k, p, grads[k]) for k, p in params.items()}
+
     def _update(self, k, p, g):
         """Adam's update of one parameter, block by block (see :func:`_blockwise`)."""
         return _blockwise(self._update_block, p, g, self._slot("m", k, p), self._slot("v", k, p), self.threads)
+
+    def _update_small(self, keys, params, grads):
+        """The update of the small parameters ``keys``, all at once, as one flat array.
+
+        A network of many small parameters (the hyper-connected network at depth 32: 485 arrays, 274,000
+        entries) spent most of Adam's time in the Python and NumPy overhead of a dozen operations per array
+        (9.3 ms a step in float64). Here their parameters and gradients are concatenated, the moments live in
+        one flat array whose pieces are the slots (views, so that :meth:`state_dict` and checkpoints keep
+        one array per parameter), and one :func:`_blockwise` pass updates them all; the new parameters are
+        views of its output. Elementwise, so bit-identical to one update per parameter."""
+        xp = get_xp(params[keys[0]])
+        m, v, spans = self._moment_group(keys, params)
+        out = _blockwise(self._update_block, xp.concatenate([params[k].reshape(-1) for k in keys]),
+                         xp.concatenate([grads[k].reshape(-1) for k in keys]), m, v, self.threads)
+        return {k: out[a:b].reshape(params[k].shape) for k, (a, b) in zip(keys, spans)}
+
+    def _moment_group(self, keys, params):
+        """Flat ``m`` and ``v`` over ``keys`` and each key's span in them; the slots of those keys are views
+        into the flat arrays. Made at the first step, and again when the keys or shapes change or the slots
+        were replaced (:meth:`load_state_dict`), from the slots' values at that moment."""
+        shapes = tuple(tuple(params[k].shape) for k in keys)
+        grp = getattr(self, "_group", None)
+        if grp is not None and grp["keys"] == keys and grp["shapes"] == shapes and all(
+                self.slots["m"].get(k) is mv and self.slots["v"].get(k) is vv
+                for k, mv, vv in zip(keys, grp["m_views"], grp["v_views"])):
+            return grp["m"], grp["v"], grp["spans"]
+        xp = get_xp(params[keys[0]])
+        ends = list(itertools.accumulate(math.prod(sh) for sh in shapes))
+        spans = list(zip([0] + ends[:-1], ends))
+        flat = {name: xp.concatenate([self._slot(name, k, params[k]).reshape(-1) for k in keys]) for name in "mv"}
+        views = {name: [flat[name][a:b].reshape(sh) for (a, b), sh in zip(spans, shapes)] for name in "mv"}
+        for name in "mv":
+            self.slots[name].update(zip(keys, views[name]))
+        self._group = {"keys": keys, "shapes": shapes, "spans": spans, "m": flat["m"], "v": flat["v"],
+                       "m_views": views["m"], "v_views": views["v"]}
+        return flat["m"], flat["v"], spans
 
     def _update_moments(self, g, m, v, tmp):
         """Update the moments ``m, v`` in place (they are the optimiser's own arrays), with ``tmp`` (an
@@ -170,6 +214,23 @@ class Nadam(Adam):
 _HOST_BLOCK_BYTES = 1 << 19
 #: fewest elements per thread of :func:`_blockwise` (below this the threads' overhead outweighs the gain)
 _MIN_PER_THREAD = 1 << 18
+
+
+#: parameters with fewer entries than this are updated together, as one flat array (:meth:`Adam._update_small`)
+_SMALL_PARAM = 1 << 15
+
+
+def _small_keys(params: dict, grads: dict) -> tuple:
+    """The keys of the NumPy parameters under :data:`_SMALL_PARAM` entries whose parameter and gradient share
+    the first such parameter's dtype (at least two of them, else none)."""
+    keys, dtype = [], None
+    for k, p in params.items():
+        g = grads[k]
+        if p.size < _SMALL_PARAM and get_xp(p).__name__ == "numpy" and get_xp(g).__name__ == "numpy":
+            dtype = p.dtype if dtype is None else dtype
+            if p.dtype == dtype and g.dtype == dtype:
+                keys.append(k)
+    return tuple(keys) if len(keys) >= 2 else ()
 
 
 def _blockwise(update_block, p, g, m, v, threads: int = 1):

@@ -215,3 +215,42 @@ def test_adam_on_several_threads_is_bit_identical_to_one(cls):
     for bad, err in ((0, ValueError), (2.0, TypeError)):
         with pytest.raises(err, match="threads"):
             cls(threads=bad)
+
+
+@pytest.mark.parametrize("cls", [Adam, Nadam])
+def test_small_parameters_updated_together_match_one_update_each_bit_for_bit(cls, monkeypatch):
+    # the small parameters go through one flat update (their moments one flat array, the slots views of it);
+    # mixed sizes, a float32 parameter, non-contiguous arrays, a state round trip and a new key on the way
+    import hcref.optim as optim
+    rng = np.random.default_rng(4)
+    p = {"a": rng.standard_normal((3, 4)), "big": rng.standard_normal(optim._SMALL_PARAM + 3),
+         "b": rng.standard_normal((8, 6)).T, "c": rng.standard_normal(5), "f32": rng.standard_normal(7).astype(np.float32),
+         "s": rng.standard_normal(())}
+    grads = [{k: (rng.standard_normal(v.shape[::-1]).T if k == "b" else rng.standard_normal(v.shape)).astype(v.dtype)
+              for k, v in p.items()} for _ in range(5)]
+    grouped = cls(lr=1e-2)
+    assert optim._small_keys(p, grads[0]) == ("a", "b", "c", "s")
+    monkeypatch.setattr(optim, "_SMALL_PARAM", 0)
+    one_each = cls(lr=1e-2)
+    monkeypatch.undo()
+    x, y = p, p
+    for i, g in enumerate(grads):
+        if i == 2:                                          # a checkpoint round trip: the slots become own arrays
+            restored = cls(lr=1e-2)
+            restored.load_state_dict(grouped.state_dict())
+            grouped = restored
+        if i == 3:                                          # a new small parameter: the group is made again
+            extra = rng.standard_normal(4)
+            x, y = {**x, "new": extra}, {**y, "new": extra}
+        g = {**g, "new": np.ones(4)} if i >= 3 else g
+        x = grouped.step(x, g)
+        monkeypatch.setattr(optim, "_SMALL_PARAM", 0)
+        y = one_each.step(y, g)
+        monkeypatch.undo()
+        for k in y:
+            assert x[k].shape == y[k].shape and x[k].dtype == y[k].dtype, k
+            np.testing.assert_array_equal(x[k], y[k])
+    saved, ref = grouped.state_dict(), one_each.state_dict()
+    for name in ("m", "v"):
+        for k in ref["slots"][name]:
+            np.testing.assert_array_equal(saved["slots"][name][k], ref["slots"][name][k])
