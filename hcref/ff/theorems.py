@@ -183,10 +183,13 @@ def theorem1_terms(params, x, *, use_cosine: bool = True) -> TheoremTerms:
     -----
     Yang 2023 (FF sparsity theory), Theorem 1, eq. (6); proof eq. (16)-(45).
     """
-    _check_layer_inputs(x, params)
+    with assume_finite():                          # kinds and shapes; the values of x: by its norms, below
+        _check_layer_inputs(x, params)
+    _check_W(params["W"])
+    r = _inverse_norms(x, use_cosine, "x")         # U = diag(r) x; x is checked finite on the way
     with assume_finite():                          # x and W are checked: h and the sums need no NaN scan
         h, _ = layer_forward(x, params)
-        A, B = batch_sums(h, h, x, x, use_cosine=use_cosine)
+        A, B = _sums(h, (x @ (x.T @ (h * r))) * r)   # batch_sums(h, h, x, x), with the norms at hand
         return _assemble(h, -A, -B, theorem=1, A=A, B=B)
 
 

@@ -163,6 +163,18 @@ def test_pairwise_bad_inputs():
 
 @pytest.mark.parametrize("use_cosine", [True, False])
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", ["x", "W"])
+def test_theorem1_names_a_non_finite_argument(rng, use_cosine, bad, where):
+    # x is judged by its row norms (a NaN or infinite entry makes its row's norm non-finite), scanned only then
+    from hcref.backend import NonFiniteError
+    args = {"W": init_layer(rng, 6, 5)["W"], "x": rng.standard_normal((4, 6))}
+    args[where][-1, -1] = bad
+    with pytest.raises(NonFiniteError, match=where):
+        theorem1_terms({"W": args["W"]}, args["x"], use_cosine=use_cosine)
+
+
+@pytest.mark.parametrize("use_cosine", [True, False])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("where", ["x_pos", "x_neg", "W"])
 def test_theorem2_names_a_non_finite_argument(rng, use_cosine, bad, where):
     # x_pos and x_neg are judged by their row norms (a NaN or infinite entry makes its row's norm non-finite)
