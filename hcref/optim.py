@@ -142,7 +142,7 @@ class Adam(_Optimizer):
         shapes = tuple(tuple(params[k].shape) for k in keys)
         grp = getattr(self, "_group", None)
         if grp is not None and grp["keys"] == keys and grp["shapes"] == shapes and all(
-                self.slots["m"].get(k) is mv and self.slots["v"].get(k) is vv
+                self.slots.get("m", {}).get(k) is mv and self.slots.get("v", {}).get(k) is vv
                 for k, mv, vv in zip(keys, grp["m_views"], grp["v_views"])):
             return grp["m"], grp["v"], grp["spans"]
         xp = get_xp(params[keys[0]])

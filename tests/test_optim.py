@@ -254,3 +254,16 @@ def test_small_parameters_updated_together_match_one_update_each_bit_for_bit(cls
     for name in ("m", "v"):
         for k in ref["slots"][name]:
             np.testing.assert_array_equal(saved["slots"][name][k], ref["slots"][name][k])
+
+
+def test_grouped_adam_after_loading_a_state_without_moments():
+    # a state saved before the first step has no moment slots: the group is made again from zeros
+    rng = np.random.default_rng(5)
+    p = {"a": rng.standard_normal(3), "b": rng.standard_normal((2, 2))}
+    g = {k: rng.standard_normal(v.shape) for k, v in p.items()}
+    opt = Adam(lr=0.1)
+    opt.step(p, g)
+    opt.load_state_dict(Adam(lr=0.1).state_dict())
+    fresh = Adam(lr=0.1)
+    a, b = opt.step(p, g), fresh.step(p, g)
+    assert all(np.array_equal(a[k], b[k]) for k in p)
