@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-
 from ..backend import as_float_array, assume_finite, check_finite, check_real, get_xp, quiet_overflow
 from ..config import check_choice
 from .hoyer import hoyer_sparsity, l1_l2
