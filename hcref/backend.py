@@ -232,7 +232,7 @@ def _all_finite(a, xp) -> bool:
     """
     if a.size < _SUM_CHECK_MIN:       # small arrays: the floating-point state's context costs more than it saves
         return bool(xp.all(xp.isfinite(a)))
-    with numpy.errstate(over="ignore", invalid="ignore"):   # the sum may overflow: no warning
+    with quiet_overflow():            # the sum may overflow: no warning
         quick = xp.sum(a)
     return bool(xp.isfinite(quick)) or bool(xp.all(xp.isfinite(a)))
 
